@@ -1,0 +1,68 @@
+"""The classical membrane fill: the smoothest image inside the mosaic that keeps every block's mean."""
+
+import torch
+
+from depix.blocks import BlockGrid
+
+
+def membrane_fill(
+    pixelated: torch.Tensor, unknown: torch.Tensor, grid: BlockGrid, iterations: int | None = None
+) -> torch.Tensor:
+    """Fill the unknown pixels of (N, 1, H, W) images minimising squared neighbour differences, block means fixed."""
+    n, _, h, w = pixelated.shape
+    device = pixelated.device
+    image = pixelated.to(torch.float32).reshape(-1)
+    pixels = grid.pixels
+    # Work on the unknown pixels only (packed): a few hundred per image instead of H * W.
+    position = torch.full((n * h * w,), -1, dtype=torch.long, device=device)
+    position[pixels] = torch.arange(pixels.numel(), device=device)
+    row = (pixels // w) % h
+    col = pixels % w
+    degree = torch.zeros(pixels.numel(), device=device)
+    boundary = torch.zeros(pixels.numel(), device=device)
+    neighbours = []
+    for d_row, d_col in ((0, 1), (1, 0), (0, -1), (-1, 0)):
+        inside = (row + d_row >= 0) & (row + d_row < h) & (col + d_col >= 0) & (col + d_col < w)
+        target = torch.where(inside, pixels + d_row * w + d_col, pixels)
+        index = torch.where(inside, position[target], -1)
+        degree += inside
+        boundary += torch.where(inside & (index < 0), image[target], 0.0)
+        neighbours.append(index)
+    neighbour_index = torch.stack(neighbours)  # (4, U): packed index of unknown neighbours, -1 otherwise
+    has_neighbour = neighbour_index >= 0
+    gather_index = neighbour_index.clamp_min(0)
+    sample = pixels // (h * w)
+
+    def gradient(z: torch.Tensor) -> torch.Tensor:
+        return degree * z - torch.where(has_neighbour, z[gather_index], 0.0).sum(0)
+
+    def project(v: torch.Tensor) -> torch.Tensor:
+        return v - grid.mean_packed(v)[grid.pixel_blocks]
+
+    def per_image_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(n, device=device).index_add_(0, sample, a * b)[sample]
+
+    # Start from the centre of each block's mean interval: it meets every constraint already.
+    z = ((grid.low + grid.high) / 2)[grid.pixel_blocks].to(device)
+    if iterations is None:
+        # Conjugate gradients converge in about (block side) steps: the block-mean constraints bound the
+        # condition number by the block area, whatever the region's size.
+        largest = int(grid.counts.max()) if grid.num_blocks else 1
+        iterations = int(min(400, max(20, 3 * largest**0.5)))
+    residual = -project(gradient(z) - boundary)
+    direction = residual
+    rs = per_image_dot(residual, residual)
+    for _ in range(iterations):
+        step = project(gradient(direction))
+        curvature = per_image_dot(direction, step)
+        # Converged images stop moving; dividing by their vanishing curvature would only add noise.
+        active = rs > 1e-6
+        alpha = torch.where(active, rs / curvature.clamp_min(1e-12), 0.0)
+        z = z + alpha * direction
+        residual = residual - alpha * step
+        rs_new = per_image_dot(residual, residual)
+        direction = residual + torch.where(active, rs_new / rs.clamp_min(1e-12), 0.0) * direction
+        rs = rs_new
+    out = image.clone()
+    out[pixels] = z
+    return out.reshape(n, 1, h, w)

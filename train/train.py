@@ -1,0 +1,300 @@
+"""Train the depixelation network.
+
+python -m train.train --config train/configs/depix-unet.toml [--resume] [--device auto]
+torchrun --nproc_per_node 2 -m train.train --config ...      (DistributedDataParallel)
+"""
+
+import argparse
+import csv
+import hashlib
+import math
+import os
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from depix.blocks import make_grid, pixelate_batch
+from depix.challenge import identity_predictions, make_test_set, model_predictions, score, shrink_to_square
+from depix.model import Batch, DepixNet, ModelConfig, save
+from train.card import write_card
+from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
+
+LOG_FIELDS = ["step", "samples", "loss", "lr", "samples_per_s", "val_score", "elapsed_s"]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument("--resume", action="store_true", help="continue from the run folder's last state")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--run-dir", type=Path, help="state, log and curves (default runs/<name>)")
+    parser.add_argument("--checkpoint-dir", type=Path, help="exported best weights (default checkpoints/<name>)")
+    parser.add_argument("--minutes", type=float, help="stop (and save) after this much training time")
+    parser.add_argument("--push-to-hub", metavar="REPO", help="upload the exported checkpoint to this HF repo")
+    return parser.parse_args()
+
+
+def pick_device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank)
+        name = "mps" if torch.backends.mps.is_available() else "cpu"
+    return torch.device("cuda", local_rank) if name == "cuda" else torch.device(name)
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """bfloat16 where the hardware computes it natively; float32 (None) elsewhere, where bf16 is emulated."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu":
+        flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+        return torch.bfloat16 if ("avx512_bf16" in flags or "amx_bf16" in flags) else None
+    return None
+
+
+def training_batch(data: dict, device: torch.device) -> tuple[Batch, torch.Tensor]:
+    """Mosaic a batch of views as the course does (truncated block means) and prepare the network input."""
+    images = data["images"].to(device, torch.float32)
+    rects = data["rects"].to(device)
+    n, _, h, w = images.shape
+    rows = torch.arange(h, device=device).view(1, 1, h, 1)
+    cols = torch.arange(w, device=device).view(1, 1, 1, w)
+    x, y, width, height, size = (rects[:, i].view(n, 1, 1, 1) for i in range(5))
+    unknown = (rows >= y) & (rows < y + height) & (cols >= x) & (cols < x + width)
+    offset = rects[:, :2]
+    pixelated = pixelate_batch(images, unknown, rects[:, 4], offset)
+    grid = make_grid(pixelated, unknown, rects[:, 4], offset)
+    return Batch(pixelated, unknown, rects[:, 4], offset, grid), images
+
+
+def per_image_rmse(restored: torch.Tensor, original: torch.Tensor, unknown: torch.Tensor) -> torch.Tensor:
+    """The challenge metric as a loss: mean over images of the RMSE over unknown pixels."""
+    squared = ((restored - original) ** 2 * unknown).sum(dim=(1, 2, 3))
+    return torch.sqrt(squared / unknown.sum(dim=(1, 2, 3)) + 1e-6).mean()
+
+
+def learning_rate(step: int, optim: dict) -> float:
+    """Linear warm-up, then cosine decay to 1% of the peak."""
+    if step < optim["warmup_steps"]:
+        return optim["lr"] * (step + 1) / optim["warmup_steps"]
+    progress = min(1.0, (step - optim["warmup_steps"]) / max(1, optim["max_steps"] - optim["warmup_steps"]))
+    return optim["lr"] * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def validation_set(manifest: Path, per_image: int) -> tuple[dict, list[np.ndarray], dict]:
+    """The fixed challenge-style validation set from the corpus's val photos, and baseline scores."""
+    from PIL import Image
+
+    views = []
+    for path in read_manifest(manifest, "val"):
+        with Image.open(path) as image:
+            views.append(shrink_to_square(image))
+    test_set, targets = make_test_set(views, per_image=per_image, seed=12345)
+    images, knowns = test_set["pixelated_images"], test_set["known_arrays"]
+    baselines = {"identity": score(identity_predictions(images, knowns), targets)}
+    return test_set, targets, baselines
+
+
+def evaluate(model: DepixNet, test_set: dict, targets: list[np.ndarray], tta: bool = False) -> float:
+    model.eval()
+    predictions = model_predictions(model, test_set["pixelated_images"], test_set["known_arrays"], tta=tta)
+    model.train()
+    return score(predictions, targets)
+
+
+def append_log(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
+
+
+def plot_curves(log_path: Path, png_path: Path, identity: float) -> None:
+    """Training loss and validation score against samples seen, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with log_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    train = [(int(r["samples"]), float(r["loss"])) for r in rows if r["loss"]]
+    val = [(int(r["samples"]), float(r["val_score"])) for r in rows if r["val_score"]]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    if train:
+        ax.plot(*zip(*train), label="train loss (per-image RMSE)", alpha=0.5)
+    if val:
+        ax.plot(*zip(*val), "o-", label="val score (EMA weights)")
+    ax.axhline(identity, color="gray", linestyle="--", label="val identity")
+    ax.set_xlabel("training samples")
+    ax.set_ylabel("mean per-image RMSE (0..255)")
+    ax.set_ylim(bottom=min([identity * 0.4] + [v for _, v in val]) * 0.95, top=identity * 1.05)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    args = parse_args()
+    config = tomllib.loads(args.config.read_text())
+    name, optim, run = config["name"], config["optim"], config["run"]
+    run_dir = args.run_dir or Path("runs") / name
+    checkpoint_dir = args.checkpoint_dir or Path("checkpoints") / name
+
+    distributed = "RANK" in os.environ
+    rank, world, local_rank = 0, 1, 0
+    if distributed:
+        rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+    device = pick_device(args.device, local_rank)
+    if distributed:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        if device.type == "cpu":
+            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    main_process = rank == 0
+    torch.manual_seed(config["seed"])
+
+    model = DepixNet(ModelConfig(**config["model"])).to(device)
+    ema = DepixNet(model.config).to(device).eval()
+    ema.load_state_dict(model.state_dict())
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    if device.type != "mps":
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
+    step, best, elapsed = 0, math.inf, 0.0
+    state_path = run_dir / "state.pt"
+    if args.resume and state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, best, elapsed = state["step"], state["best"], state["elapsed"]
+    trainer = DistributedDataParallel(model) if distributed else model
+
+    manifest = Path(config["manifest"])
+    manifest_sha = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    view_config = ViewConfig(**config.get("views", {}))
+    photos = load_photos(read_manifest(manifest, "train"), view_config.max_side)
+    batch_size = optim["batch_size"] // world
+    batches = ViewBatches(photos, batch_size, view_config, config["seed"], rank, step)
+    loader = torch.utils.data.DataLoader(
+        batches, batch_size=None, num_workers=run["workers"], prefetch_factor=4 if run["workers"] else None
+    )
+    if main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        test_set, targets, baselines = validation_set(manifest, run["val_per_image"])
+        print(f"{len(photos)} train photos, {len(targets)} val samples, val identity {baselines['identity']:.3f}")
+        print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters on {device}")
+    amp_dtype = autocast_dtype(device)
+
+    def save_state() -> None:
+        state = {
+            "model": model.state_dict(),
+            "ema": ema.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "best": best,
+            "elapsed": elapsed,
+        }
+        torch.save(state, run_dir / "state.tmp")
+        os.replace(run_dir / "state.tmp", state_path)  # a kill during the write keeps the old state
+
+    started = time.time()
+    budget_end = started + 60 * args.minutes if args.minutes else math.inf
+    progress = tqdm(total=optim["max_steps"], initial=step, disable=not main_process, dynamic_ncols=True)
+    window_start, window_samples, losses = time.time(), 0, []
+    for data in loader:
+        if step >= optim["max_steps"] or time.time() >= budget_end:
+            break
+        batch, original = training_batch(data, device)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, optim)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            restored = trainer(batch)
+        loss = per_image_rmse(restored.float(), original, batch.unknown)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), optim["grad_clip"])
+        optimizer.step()
+        with torch.no_grad():
+            ema_params, params = list(ema.parameters()), list(model.parameters())
+            torch._foreach_lerp_(ema_params, params, 1 - optim["ema_decay"])
+        step += 1
+        losses.append(loss.item())
+        window_samples += batch_size * world
+        progress.update(1)
+        if not main_process:
+            continue
+        if step % run["save_every"] == 0 or step % run["val_every"] == 0:
+            now = time.time()
+            elapsed += now - window_start
+            row = {
+                "step": step,
+                "samples": step * optim["batch_size"],
+                "loss": f"{np.mean(losses):.4f}",
+                "lr": f"{learning_rate(step, optim):.6f}",
+                "samples_per_s": f"{window_samples / (now - window_start):.1f}",
+                "elapsed_s": f"{elapsed:.0f}",
+            }
+            progress.set_postfix(loss=row["loss"], sps=row["samples_per_s"])
+            if step % run["val_every"] == 0:
+                val = evaluate(ema, test_set, targets)
+                row["val_score"] = f"{val:.4f}"
+                progress.write(f"step {step}: val {val:.3f} (identity {baselines['identity']:.3f})")
+                if val < best:
+                    best = val
+                    metrics = {**baselines, "model": val, "step": step, "samples": step * optim["batch_size"]}
+                    export(ema, checkpoint_dir, config, manifest_sha, metrics)
+            append_log(run_dir / "log.csv", row)
+            if "val_score" in row:
+                plot_curves(run_dir / "log.csv", run_dir / "curves.png", baselines["identity"])
+            save_state()
+            window_start, window_samples, losses = time.time(), 0, []
+    progress.close()
+    if main_process:
+        elapsed += time.time() - window_start
+        save_state()
+        if best == math.inf:  # too short a run for a validation: export what there is
+            val = evaluate(ema, test_set, targets)
+            metrics = {**baselines, "model": val, "step": step, "samples": step * optim["batch_size"]}
+            export(ema, checkpoint_dir, config, manifest_sha, metrics)
+        print(f"stopped at step {step}; state in {state_path}; best weights in {checkpoint_dir}")
+        if args.push_to_hub:
+            push_to_hub(checkpoint_dir, args.push_to_hub)
+    if distributed:
+        dist.destroy_process_group()
+
+
+def export(model: DepixNet, directory: Path, config: dict, manifest_sha: str, metrics: dict) -> None:
+    """Write the EMA weights as a checkpoint folder with config and model card."""
+    extra = {"training": config, "manifest_sha256": manifest_sha, "metrics": metrics}
+    save(model, directory, extra)
+    parameters = sum(p.numel() for p in model.parameters())
+    write_card(directory, {**config, "manifest_sha256": manifest_sha}, metrics, parameters)
+
+
+def push_to_hub(directory: Path, repo_id: str) -> None:
+    from huggingface_hub import HfApi
+
+    try:
+        api = HfApi()
+        api.create_repo(repo_id, exist_ok=True)
+        api.upload_folder(repo_id=repo_id, folder_path=str(directory))
+        print(f"uploaded {directory} to {repo_id}")
+    except Exception as e:  # any hub failure (offline, no token) must not lose the finished training
+        print(f"could not upload to {repo_id}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
+
+if __name__ == "__main__":
+    main()
