@@ -40,7 +40,8 @@ channel by channel.
 ## Data
 Real photos from Debian and PyPI packages (see the corpus manifest: every photo's source, path and licence,
 CC-BY / CC-BY-SA / GPL / public domain and others); views at the challenge scale (whole photos shrunk to 64x64)
-and random crops at several scales, grayscale, flips and turns. Corpus manifest sha256: `{config.get("manifest_sha256", "?")}`.
+and random crops at several scales, grayscale, flips and turns.
+Corpus manifest sha256: `{config.get("manifest_sha256", "?")}`.
 
 ## Metrics
 Challenge-style validation set built from the corpus's validation photos (64x64 grayscale, course ranges:

@@ -130,9 +130,9 @@ def plot_curves(log_path: Path, png_path: Path, identity: float) -> None:
     val = [(int(r["samples"]), float(r["val_score"])) for r in rows if r["val_score"]]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     if train:
-        ax.plot(*zip(*train), label="train loss (per-image RMSE)", alpha=0.5)
+        ax.plot(*zip(*train, strict=True), label="train loss (per-image RMSE)", alpha=0.5)
     if val:
-        ax.plot(*zip(*val), "o-", label="val score (EMA weights)")
+        ax.plot(*zip(*val, strict=True), "o-", label="val score (EMA weights)")
     ax.axhline(identity, color="gray", linestyle="--", label="val identity")
     ax.set_xlabel("training samples")
     ax.set_ylabel("mean per-image RMSE (0..255)")
