@@ -46,6 +46,29 @@ class BlockGrid:
         mean = self.mean(x)
         return x + self.spread(torch.clamp(mean, self.low.to(x.dtype), self.high.to(x.dtype)) - mean, x)
 
+    def project_clipped(self, x: torch.Tensor, lowest: float = 0.0, highest: float = 255.0) -> torch.Tensor:
+        """Shift each block so that, after clipping to [lowest, highest], its mean lies within its bounds."""
+        values = x.reshape(-1)[self.pixels]
+        low = torch.clamp(self.low.to(x.dtype), lowest, highest)
+        high = torch.clamp(self.high.to(x.dtype), lowest, highest)
+        target = torch.clamp(self.mean_packed(values.clamp(lowest, highest)), low, high)
+        # The clipped mean grows monotonically with the shift: bisection finds the shift that reaches the target.
+        if values.numel() == 0:
+            return x.clamp(lowest, highest)
+        below = torch.full_like(target, lowest - float(values.max()) - 1)
+        above = torch.full_like(target, highest - float(values.min()) + 1)
+        shift = torch.zeros_like(target)
+        for _ in range(48):
+            shift = (below + above) / 2
+            mean = self.mean_packed((values + shift[self.pixel_blocks]).clamp(lowest, highest))
+            too_low = mean < target
+            below = torch.where(too_low, shift, below)
+            above = torch.where(too_low, above, shift)
+        moved = (values + shift[self.pixel_blocks]).clamp(lowest, highest)
+        out = x.clamp(lowest, highest).reshape(-1).clone()
+        out[self.pixels] = moved
+        return out.reshape(x.shape)
+
 
 def make_grid(
     pixelated: torch.Tensor,

@@ -117,7 +117,7 @@ def restore_batch(
     grid = make_grid(pixelated, unknown, block_size, offset, rounding)
     batch = Batch(pixelated, unknown, block_size, offset, grid)
     if not tta:
-        return model(batch)
+        return grid.project_clipped(model(batch))
     total = torch.zeros_like(batch.fill)
     stacked = torch.stack([pixelated, unknown.to(pixelated.dtype), batch.fill])
     for turns in range(4):
@@ -128,7 +128,7 @@ def restore_batch(
             g = make_grid(p, u, block_size, moved_offset, rounding)
             restored = model(Batch(p, u, block_size, moved_offset, g, fill=f))
             total += _move(restored, turns, flip, inverse=True)
-    return grid.project(torch.where(unknown, total / 8, pixelated))
+    return grid.project_clipped(torch.where(unknown, total / 8, pixelated))
 
 
 def _move(t: torch.Tensor, turns: int, flip: bool, inverse: bool = False) -> torch.Tensor:

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from depix.blocks import BlockGrid
@@ -166,7 +167,7 @@ def load(path_or_repo_id: str | Path | None = None, device: str | torch.device =
         raise InputError(f"checkpoint {directory} is incomplete: {Path(e.filename).name} is missing") from None
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise InputError(f"checkpoint {directory} has a bad config.json: {e}") from None
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, SafetensorError) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"checkpoint {directory} does not match the model: {first_line}") from None
     return model.to(device).eval()

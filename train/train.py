@@ -36,6 +36,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--run-dir", type=Path, help="state, log and curves (default runs/<name>)")
     parser.add_argument("--checkpoint-dir", type=Path, help="exported best weights (default checkpoints/<name>)")
     parser.add_argument("--minutes", type=float, help="stop (and save) after this much training time")
+    parser.add_argument("--max-steps", type=int, help="override the config's optim.max_steps")
+    parser.add_argument("--manifest", type=Path, help="override the config's corpus manifest")
     parser.add_argument("--push-to-hub", metavar="REPO", help="upload the exported checkpoint to this HF repo")
     return parser.parse_args()
 
@@ -147,6 +149,10 @@ def plot_curves(log_path: Path, png_path: Path, identity: float) -> None:
 def main() -> None:
     args = parse_args()
     config = tomllib.loads(args.config.read_text())
+    if args.max_steps:
+        config["optim"]["max_steps"] = args.max_steps
+    if args.manifest:
+        config["manifest"] = str(args.manifest)
     name, optim, run = config["name"], config["optim"], config["run"]
     run_dir = args.run_dir or Path("runs") / name
     checkpoint_dir = args.checkpoint_dir or Path("checkpoints") / name

@@ -1,0 +1,67 @@
+import csv
+import os
+import subprocess
+import sys
+
+import torch
+
+from depix.model import DepixNet, ModelConfig, load
+from train.train import per_image_rmse, training_batch
+from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
+
+
+def test_the_network_learns_a_fixed_batch(photo_dir):
+    torch.manual_seed(0)
+    photos = load_photos(read_manifest(photo_dir / "manifest.csv", "train"), 128)
+    data = next(iter(ViewBatches(photos, 16, ViewConfig(), seed=0, rank=0, start_step=0)))
+    batch, original = training_batch(data, torch.device("cpu"))
+    model = DepixNet(ModelConfig(base_channels=8, depth=2, convs_per_level=1, max_channels=16))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        loss = per_image_rmse(model(batch), original, batch.unknown)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.9 * losses[0]
+
+
+def test_batches_are_reproducible(photo_dir):
+    photos = load_photos(read_manifest(photo_dir / "manifest.csv", "train"), 128)
+    a = next(iter(ViewBatches(photos, 8, ViewConfig(), seed=1, rank=0, start_step=5)))
+    b = list(zip(range(6), ViewBatches(photos, 8, ViewConfig(), seed=1, rank=0, start_step=0), strict=False))[5][1]
+    assert torch.equal(a["images"], b["images"]) and torch.equal(a["rects"], b["rects"])
+
+
+def train_command(photo_dir, tmp_path, *extra, launcher=(sys.executable, "-m", "train.train")):
+    return [*launcher, "--config", "train/configs/smoke.toml", "--manifest", str(photo_dir / "manifest.csv"),
+            "--run-dir", str(tmp_path / "run"), "--checkpoint-dir", str(tmp_path / "ck"), *extra]  # fmt: skip
+
+
+def test_smoke_run_saves_resumes_and_loads(photo_dir, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(train_command(photo_dir, tmp_path, "--max-steps", "20"), capture_output=True, text=True,
+                           env=env)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = subprocess.run(train_command(photo_dir, tmp_path, "--max-steps", "30", "--resume"), capture_output=True,
+                            text=True, env=env)  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    with (tmp_path / "run" / "log.csv").open() as f:
+        steps = [int(row["step"]) for row in csv.DictReader(f)]
+    assert steps == [10, 20, 30]  # the resumed run continued at step 20
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
+    model = load(tmp_path / "ck")
+    assert isinstance(model, DepixNet)
+    assert (tmp_path / "ck" / "README.md").read_text().count("| depix network |") == 1
+
+
+def test_distributed_two_cpu_processes(photo_dir, tmp_path):
+    launcher = (sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+                "-m", "train.train")  # fmt: skip
+    result = subprocess.run(train_command(photo_dir, tmp_path, "--max-steps", "6", launcher=launcher),
+                            capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "stopped at step 6" in result.stdout
+    assert (tmp_path / "ck" / "model.safetensors").exists()
