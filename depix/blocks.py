@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-# How a mosaic stored each block's mean: the course truncates it, depix rounds it. The true mean of the
-# original pixels then lies in [value + low, value + high].
-MEAN_BOUNDS = {"floor": (0.0, 1.0), "round": (-0.5, 0.5)}
+# How a mosaic stored each block's mean: the course truncates it, depix rounds it, other tools do either.
+# The true mean of the original pixels then lies in [value + low, value + high] (in quantisation steps).
+MEAN_BOUNDS = {"floor": (0.0, 1.0), "round": (-0.5, 0.5), "any": (-0.5, 1.0)}
 
 
 @dataclass
@@ -76,8 +76,12 @@ def make_grid(
     block_size: torch.Tensor,
     offset: torch.Tensor,
     rounding: str = "floor",
+    step: float = 1.0,
 ) -> BlockGrid:
-    """Group the unknown pixels of (N, 1, H, W) images into blocks of the given sizes and grid offsets (x, y)."""
+    """Group the unknown pixels of (N, 1, H, W) images into blocks of the given sizes and grid offsets (x, y).
+
+    step is the size of one quantisation level in the images' units (255/65535 for 16-bit images on 0..255).
+    """
     n, _, h, w = pixelated.shape
     device = pixelated.device
     size = block_size.to(device).view(n, 1, 1, 1)
@@ -96,7 +100,7 @@ def make_grid(
     grid = BlockGrid(ids.view(n, 1, h, w), pixels, pixel_blocks, counts, counts, counts)
     value = grid.mean(pixelated.to(torch.float64)).to(torch.float32)
     low, high = MEAN_BOUNDS[rounding]
-    grid.low, grid.high = value + low, value + high
+    grid.low, grid.high = value + low * step, value + high * step
     return grid
 
 

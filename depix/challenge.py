@@ -7,10 +7,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from depix.blocks import estimate_block_size, make_grid
+from depix.blocks import estimate_block_size
 from depix.errors import InputError
-from depix.model import Batch, DepixNet
+from depix.model import DepixNet
 from depix.preprocessing import prepare_image, to_grayscale
+from depix.restore import restore_batch
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 COURSE_RANGES = {"width": (4, 32), "height": (4, 32), "size": (4, 16)}
@@ -102,53 +103,6 @@ def model_predictions(
         restored = restored.round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         predictions += [r[~k] for r, k in zip(restored, chunk_known, strict=True)]
     return predictions
-
-
-def restore_batch(
-    model: DepixNet,
-    pixelated: torch.Tensor,
-    unknown: torch.Tensor,
-    block_size: torch.Tensor,
-    offset: torch.Tensor,
-    rounding: str = "floor",
-    tta: bool = False,
-) -> torch.Tensor:
-    """Restore (N, 1, H, W) mosaics on the 0..255 scale, optionally averaged over the 8 flips and turns."""
-    grid = make_grid(pixelated, unknown, block_size, offset, rounding)
-    batch = Batch(pixelated, unknown, block_size, offset, grid)
-    if not tta:
-        return grid.project_clipped(model(batch))
-    total = torch.zeros_like(batch.fill)
-    stacked = torch.stack([pixelated, unknown.to(pixelated.dtype), batch.fill])
-    for turns in range(4):
-        for flip in (False, True):
-            p, u, f = _move(stacked.flatten(0, 1), turns, flip).unflatten(0, (3, -1))
-            u = u.bool()
-            moved_offset = _move_offset(offset, pixelated.shape[-2:], turns, flip)
-            g = make_grid(p, u, block_size, moved_offset, rounding)
-            restored = model(Batch(p, u, block_size, moved_offset, g, fill=f))
-            total += _move(restored, turns, flip, inverse=True)
-    return grid.project_clipped(torch.where(unknown, total / 8, pixelated))
-
-
-def _move(t: torch.Tensor, turns: int, flip: bool, inverse: bool = False) -> torch.Tensor:
-    if not inverse:
-        t = torch.rot90(t, turns, dims=(2, 3))
-        return torch.flip(t, dims=(3,)) if flip else t
-    t = torch.flip(t, dims=(3,)) if flip else t
-    return torch.rot90(t, -turns, dims=(2, 3))
-
-
-def _move_offset(offset: torch.Tensor, shape: tuple[int, int], turns: int, flip: bool) -> torch.Tensor:
-    """Where the grid origin (x, y) lands under _move: a block edge before column c moves to before W - c."""
-    h, w = shape
-    ox, oy = offset[:, 0], offset[:, 1]
-    for _ in range(turns):
-        # rot90 maps old column c to new row W - 1 - c and old row r to new column r.
-        ox, oy, h, w = oy, w - ox, w, h
-    if flip:
-        ox = w - ox
-    return torch.stack([ox, oy], dim=1)
 
 
 def score(predictions: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> float:

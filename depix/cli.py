@@ -63,22 +63,117 @@ def cmd_score(args: argparse.Namespace) -> None:
     print(f"{score(predictions, targets):.4f}")
 
 
-def _device(name: str) -> str:
-    import torch
+LOSSLESS_SUFFIXES = {".png", ".tif", ".tiff", ".bmp", ".webp"}
 
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for, but no CUDA GPU is available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise InputError("--device mps was asked for, but MPS is not available")
-    return name
+
+def _parse_pair(text: str | None, what: str) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        x, y = (int(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"{what} is two whole numbers 'x,y', got {text!r}") from None
+    return x, y
+
+
+def _inputs_and_outputs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
+    """Pairs (input file, output file): folders are expanded; several inputs need an output folder."""
+    from depix.challenge import IMAGE_SUFFIXES
+
+    files: list[tuple[Path, Path]] = []
+    many = len(inputs) > 1 or any(p.is_dir() for p in inputs) or output.is_dir()
+    for item in inputs:
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            files += [(p, output / p.relative_to(item)) for p in found]
+        elif item.is_file():
+            files.append((item, output / item.name if many else output))
+        else:
+            raise InputError(f"input not found: {item}")
+    if not files:
+        raise InputError("no images found in the inputs")
+    # Results in a folder are written as PNG unless the input was lossless: a restoration must not be re-encoded.
+    return [(i, o if not many or o.suffix.lower() in LOSSLESS_SUFFIXES else o.with_suffix(".png")) for i, o in files]
+
+
+def _save(image, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise InputError(f"cannot write {path}: {e}") from None
+
+
+def _read_mask(path: Path | None):
+    if path is None:
+        return None
+    from depix.images import open_image
+
+    return open_image(path)
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from depix.restore import Depixelator
+
+    pairs = _inputs_and_outputs(args.inputs, args.output)
+    mask = _read_mask(args.mask)
+    if args.box is None and mask is None:
+        raise InputError("give --box x,y,w,h or --mask MASK.png to mark the pixelated region")
+    depixelator = Depixelator.from_pretrained(args.checkpoint, device=args.device)
+    offset = _parse_pair(args.offset, "--offset")
+    for source, target in tqdm(pairs, disable=len(pairs) < 2, unit="image"):
+        restored = depixelator.restore(source, box=args.box, mask=mask, block_size=args.block, offset=offset,
+                                       tta=args.tta)  # fmt: skip
+        _save(restored, target)
+    print(f"restored {len(pairs)} image(s) into {args.output}")
+
+
+def cmd_pixelate(args: argparse.Namespace) -> None:
+    from depix.mosaic import pixelate_region
+
+    pairs = _inputs_and_outputs([args.input], args.output)
+    mask = _read_mask(args.mask)
+    if args.box is None and mask is None:
+        raise InputError("give --box x,y,w,h or --mask MASK.png to mark the region to pixelate")
+    offset = _parse_pair(args.offset, "--offset")
+    for source, target in pairs:
+        _save(pixelate_region(source, box=args.box, mask=mask, block_size=args.block, offset=offset), target)
+    print(f"pixelated {len(pairs)} image(s) into {args.output}")
+
+
+def _device(name: str) -> str:
+    from depix.restore import pick_device
+
+    return str(pick_device(name))
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="depix", description="Restore pixelated regions of images.")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("restore", help="restore the pixelated region of images (files or folders)")
+    p.add_argument("inputs", type=Path, nargs="+", help="image files or folders")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for several inputs")
+    p.add_argument("--box", help="the pixelated region as x,y,w,h")
+    p.add_argument("--mask", type=Path, help="an image of the same size whose nonzero pixels mark the region")
+    p.add_argument("--block", type=int, help="block size in pixels (default: estimated from the pixels)")
+    p.add_argument("--offset", help="grid origin x,y (default: the box's corner, or estimated)")
+    p.add_argument("--checkpoint", help="checkpoint folder or Hugging Face repo id (default: the shipped one)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--tta", action="store_true", help="average over 8 flips and turns (slower)")
+    p.set_defaults(run=cmd_restore)
+
+    p = sub.add_parser("pixelate", help="pixelate a region of an image (block means, rounded)")
+    p.add_argument("input", type=Path, help="image file or folder")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--box", help="the region as x,y,w,h")
+    p.add_argument("--mask", type=Path, help="an image of the same size whose nonzero pixels mark the region")
+    p.add_argument("--block", type=int, required=True, help="block size in pixels")
+    p.add_argument("--offset", help="grid origin x,y (default: the region's corner)")
+    p.set_defaults(run=cmd_pixelate)
 
     p = sub.add_parser("challenge", help="predict a challenge test_set.pkl and write serialized predictions")
     p.add_argument("test_set", type=Path, help="test_set.pkl")
@@ -110,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (InputError, FileNotFoundError) as e:
+    except (InputError, FileNotFoundError, ValueError) as e:
         print(f"depix: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
