@@ -68,3 +68,48 @@ def test_errors_are_one_line_and_exit_2(tmp_path, args, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_pixelate_and_restore_files_and_folders(tmp_path):
+    from PIL import Image
+
+    from depix.model import DepixNet, ModelConfig, save
+    from tests.conftest import smooth_photo
+
+    save(DepixNet(ModelConfig(base_channels=8, depth=2, convs_per_level=1, max_channels=16)), tmp_path / "ck")
+    (tmp_path / "in").mkdir()
+    for i in range(2):
+        Image.fromarray(smooth_photo(np.random.default_rng(i), 90, 120)).save(tmp_path / "in" / f"p{i}.jpg")
+    result = run_cli("pixelate", tmp_path / "in", "-o", tmp_path / "pix", "--box", "10,10,60,40", "--block", "6")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "pix").iterdir()) == ["p0.png", "p1.png"]
+    result = run_cli("restore", tmp_path / "pix", "-o", tmp_path / "out", "--box", "10,10,60,40",
+                     "--checkpoint", tmp_path / "ck")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    restored = Image.open(tmp_path / "out" / "p0.png")
+    assert restored.size == (120, 90)
+    result = run_cli("restore", tmp_path / "pix" / "p1.png", "-o", tmp_path / "one.png", "--box", "10,10,60,40",
+                     "--block", "6", "--checkpoint", tmp_path / "ck")  # fmt: skip
+    assert result.returncode == 0 and (tmp_path / "one.png").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--box", "0,0,500,10"], "not inside"),
+        (["--box", "1,2"], "four whole numbers"),
+        ([], "give --box"),
+        (["--box", "0,0,10,10", "--block", "1"], "between 2 and"),
+        (["--box", "0,0,10,10", "--offset", "x"], "--offset"),
+    ],
+)
+def test_restore_errors(tmp_path, args, message):
+    from PIL import Image
+
+    from depix.model import DepixNet, ModelConfig, save
+
+    save(DepixNet(ModelConfig(base_channels=8, depth=2, convs_per_level=1, max_channels=16)), tmp_path / "ck")
+    Image.new("RGB", (40, 30)).save(tmp_path / "a.png")
+    result = run_cli("restore", tmp_path / "a.png", "-o", tmp_path / "b.png", "--checkpoint", tmp_path / "ck", *args)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
