@@ -80,14 +80,14 @@ def unknown_box(known: np.ndarray) -> tuple[int, int, int, int]:
 
 @torch.no_grad()
 def model_predictions(
-    model: DepixNet,
+    model: DepixNet | None,
     images: Sequence[np.ndarray],
     knowns: Sequence[np.ndarray],
     batch_size: int = 256,
     tta: bool = False,
 ) -> list[np.ndarray]:
-    """The model's predictions of the unknown pixels, rounded and clipped to uint8."""
-    device = next(model.parameters()).device
+    """The model's predictions of the unknown pixels (None: the membrane fill), rounded and clipped to uint8."""
+    device = next(model.parameters()).device if model is not None else torch.device("cpu")
     predictions: list[np.ndarray] = []
     for start in range(0, len(images), batch_size):
         chunk_images = np.stack([np.asarray(i) for i in images[start : start + batch_size]])

@@ -17,7 +17,7 @@ LARGEST_TRAINED_BLOCK = 16  # larger blocks are restored at a reduced scale wher
 
 
 def restore_batch(
-    model: DepixNet,
+    model: DepixNet | None,
     pixelated: torch.Tensor,
     unknown: torch.Tensor,
     block_size: torch.Tensor,
@@ -26,9 +26,14 @@ def restore_batch(
     tta: bool = False,
     step: float = 1.0,
 ) -> torch.Tensor:
-    """Restore (N, 1, H, W) mosaics on the 0..255 scale, optionally averaged over the 8 flips and turns."""
+    """Restore (N, 1, H, W) mosaics on the 0..255 scale, optionally averaged over the 8 flips and turns.
+
+    Without a model, the classical membrane fill is the restoration.
+    """
     grid = make_grid(pixelated, unknown, block_size, offset, rounding, step)
     batch = Batch(pixelated, unknown, block_size, offset, grid)
+    if model is None:
+        return grid.project_clipped(batch.fill)
     if not tta:
         return grid.project_clipped(model(batch))
     total = torch.zeros_like(batch.fill)
@@ -82,9 +87,12 @@ def pick_device(name: str = "auto") -> torch.device:
 class Depixelator:
     """Restores pixelated regions of images with a trained network."""
 
-    def __init__(self, model: DepixNet, device: torch.device | str = "cpu", max_pixels: int = MAX_PIXELS) -> None:
+    def __init__(
+        self, model: DepixNet | None, device: torch.device | str = "cpu", max_pixels: int = MAX_PIXELS
+    ) -> None:
+        """Wrap a network (None: the classical membrane fill alone) for images on a device."""
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        self.model = model.to(self.device).eval() if model is not None else None
         self.max_pixels = max_pixels
 
     @classmethod

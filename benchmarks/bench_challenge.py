@@ -1,0 +1,46 @@
+"""Time the challenge workflow: predicting N challenge-style images with the shipped checkpoint.
+
+python benchmarks/bench_challenge.py [--images 6635] [--checkpoint PATH]
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from benchmarks.common import print_table, val_photos
+from depix.challenge import identity_predictions, make_test_set, model_predictions, score, shrink_to_square
+from depix.model import load
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=6635)
+    parser.add_argument("--checkpoint")
+    args = parser.parse_args()
+    views = [shrink_to_square(p) for p in val_photos()]
+    per_image = -(-args.images // len(views))
+    test_set, targets = make_test_set(views, per_image=per_image, seed=7)
+    images = test_set["pixelated_images"][: args.images]
+    knowns = test_set["known_arrays"][: args.images]
+    targets = targets[: args.images]
+    model = load(args.checkpoint)
+    rows = []
+    for name, predict in [
+        ("identity", lambda: identity_predictions(images, knowns)),
+        ("membrane fill", lambda: model_predictions(None, images, knowns)),
+        ("depix model", lambda: model_predictions(model, images, knowns)),
+        ("depix model + 8x TTA", lambda: model_predictions(model, images, knowns, tta=True)),
+    ]:
+        start = time.perf_counter()
+        with torch.inference_mode():
+            predictions = predict()
+        seconds = time.perf_counter() - start
+        rows.append([name, len(images), score(predictions, targets), seconds, 1000 * seconds / len(images)])
+    print(f"torch threads: {torch.get_num_threads()}, numpy {np.__version__}\n")
+    print_table(["method", "images", "score (mean RMSE)", "seconds", "ms per image"], rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Colour restoration quality and speed on real photos.
+
+    python benchmarks/bench_restore.py [--checkpoint PATH] [--per-photo 4] [--skip-memory]
+
+Quality: the corpus's validation photos with a longer side of at least 512 px (scaled to at most 1024),
+regions of 64-256 px, blocks of 8-32 px, pixelated with depix.pixelate_region. Speed: a 1024x1024 RGB photo
+with a 256x256 region at block 16. Memory: peak resident memory restoring a 1024x1024 region of a
+4096x4096 RGB image, in a fresh process.
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from benchmarks.common import print_table, val_photos
+from depix import Depixelator, pixelate_region
+
+
+def bicubic(pixelated: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:
+    """The usual upscaling baseline: one value per block, resized bicubically over the region."""
+    x, y, w, h = box
+    region = pixelated[y : y + h, x : x + w]
+    small = Image.fromarray(region[::size, ::size])
+    out = pixelated.copy()
+    out[y : y + h, x : x + w] = np.asarray(small.resize((w, h), Image.BICUBIC))
+    return out
+
+
+def quality(depixelator: Depixelator, per_photo: int) -> None:
+    rng = np.random.default_rng(0)
+    classical = Depixelator(None)
+    errors: dict[str, list[float]] = {"identity": [], "bicubic": [], "membrane fill": [], "depix": []}
+    for photo in val_photos():
+        if max(photo.size) < 512:
+            continue
+        photo.thumbnail((1024, 1024), Image.LANCZOS)
+        original = np.asarray(photo)
+        for _ in range(per_photo):
+            w, h = (int(rng.integers(64, min(256, s) + 1)) for s in photo.size)
+            x, y = int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1))
+            size = int(rng.integers(8, 33))
+            pixelated = pixelate_region(photo, box=(x, y, w, h), block_size=size)
+            results = {
+                "identity": np.asarray(pixelated),
+                "bicubic": bicubic(np.asarray(pixelated), (x, y, w, h), size),
+                "membrane fill": np.asarray(classical.restore(pixelated, box=(x, y, w, h), block_size=size)),
+                "depix": np.asarray(depixelator.restore(pixelated, box=(x, y, w, h), block_size=size)),
+            }
+            for name, result in results.items():
+                diff = result[y : y + h, x : x + w].astype(float) - original[y : y + h, x : x + w]
+                errors[name].append(float(np.sqrt(np.mean(diff**2))))
+    identity = np.mean(errors["identity"])
+    rows = []
+    for name, values in errors.items():
+        rmse = float(np.mean(values))
+        psnr = float(np.mean([20 * np.log10(255 / max(v, 1e-6)) for v in values]))
+        rows.append([name, len(values), rmse, psnr, rmse / identity, rmse / float(np.mean(errors["bicubic"]))])
+    print_table(["method", "regions", "RMSE", "PSNR (dB)", "x identity", "x bicubic"], rows)
+
+
+def speed(depixelator: Depixelator) -> None:
+    photo = max(val_photos(), key=lambda p: min(p.size)).resize((1024, 1024), Image.LANCZOS)
+    box = (384, 384, 256, 256)
+    pixelated = pixelate_region(photo, box=box, block_size=16)
+    rows = []
+    for label, kwargs in [("block given", {"block_size": 16}), ("block estimated", {})]:
+        times = []
+        for _ in range(11):
+            start = time.perf_counter()
+            depixelator.restore(pixelated, box=box, **kwargs)
+            times.append(time.perf_counter() - start)
+        times = sorted(times[1:])  # the first call warms up
+        rows.append([f"1024x1024 RGB, 256x256 region, block 16, {label}", statistics.median(times), times[-1]])
+    print_table(["case", "p50 s", "max s"], rows)
+
+
+def memory(checkpoint: str | None) -> None:
+    code = f"""
+import resource, numpy as np
+from PIL import Image
+from depix import Depixelator, pixelate_region
+d = Depixelator.from_pretrained({checkpoint!r}, device="cpu")
+rng = np.random.default_rng(0)
+image = Image.fromarray(rng.integers(0, 256, (4096, 4096, 3), dtype=np.uint8))
+pixelated = pixelate_region(image, box=(1000, 1000, 1024, 1024), block_size=16)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+d.restore(pixelated, box=(1000, 1000, 1024, 1024), block_size=16)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before / 1024, after / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    before, after = float(out[0]), float(out[1])
+    print_table(
+        ["case", "peak RSS before restore (MB)", "peak RSS after restore (MB)"],
+        [["4096x4096 RGB, 1024x1024 region, block 16", before, after]],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--per-photo", type=int, default=4)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    depixelator = Depixelator.from_pretrained(args.checkpoint, device="cpu")
+    print(f"torch threads: {torch.get_num_threads()}\n")
+    quality(depixelator, args.per_photo)
+    print()
+    speed(depixelator)
+    if not args.skip_memory:
+        print()
+        memory(args.checkpoint)
+
+
+if __name__ == "__main__":
+    main()
