@@ -97,6 +97,8 @@ def _inputs_and_outputs(inputs: list[Path], output: Path) -> list[tuple[Path, Pa
 
 
 def _save(image, path: Path) -> None:
+    if path.suffix.lower() == ".png" and image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
+        image = image.convert("RGB")  # PNG cannot hold CMYK or YCbCr: RGB is the faithful choice
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         image.save(path)
@@ -149,10 +151,18 @@ def _device(name: str) -> str:
     return str(pick_device(name))
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other depix error."""
+
+    def error(self, message: str) -> None:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="depix", description="Restore pixelated regions of images.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="depix", description="Restore pixelated regions of images.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("restore", help="restore the pixelated region of images (files or folders)")
     p.add_argument("inputs", type=Path, nargs="+", help="image files or folders")
@@ -202,11 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; bad input ends with one line on stderr and exit status 2."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already printed in one line
+        return int(e.code or 0)
     try:
         args.run(args)
     except (InputError, FileNotFoundError, ValueError) as e:
-        print(f"depix: error: {e}", file=sys.stderr)
+        print("depix: error: " + " ".join(str(e).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("depix: interrupted", file=sys.stderr)

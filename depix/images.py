@@ -38,7 +38,7 @@ def open_image(source: "str | Path | Image.Image | np.ndarray", max_pixels: int 
         except Image.DecompressionBombError:
             raise InputError(f"{path.name} is too large to open safely") from None
         except OSError as e:
-            raise InputError(f"cannot read {path.name}: {e}") from None
+            raise InputError(f"cannot read {path.name}: the file is broken or truncated ({e})") from None
     elif isinstance(source, Image.Image):
         image = source
     else:

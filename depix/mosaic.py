@@ -53,6 +53,13 @@ def region_mask(
     return mask.astype(bool)
 
 
+def check_region_size(region: np.ndarray) -> None:
+    """A mosaic region must span at least 2x2 pixels."""
+    ys, xs = np.nonzero(region)
+    if ys.max() - ys.min() < 1 or xs.max() - xs.min() < 1:
+        raise InputError("the marked region is too small: it must span at least 2x2 pixels")
+
+
 def snap_to_grid(mask: np.ndarray, size: int, offset: tuple[int, int]) -> np.ndarray:
     """Every pixel of every grid block that the mask touches."""
     height, width = mask.shape
@@ -87,6 +94,7 @@ def pixelate_region(
     width, height = image.size
     block_size = check_block_size(block_size, width, height)
     marked = region_mask(width, height, box, mask)
+    check_region_size(marked)
     if offset is None:
         ys, xs = np.nonzero(marked)
         offset = (int(xs.min()), int(ys.min()))

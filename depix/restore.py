@@ -11,7 +11,7 @@ from depix.blocks import make_grid
 from depix.errors import InputError
 from depix.images import MAX_PIXELS, from_planes, open_image, to_planes
 from depix.model import Batch, DepixNet, load
-from depix.mosaic import check_block_size, estimate_grid, region_mask, snap_to_grid
+from depix.mosaic import check_block_size, check_region_size, estimate_grid, region_mask, snap_to_grid
 
 LARGEST_TRAINED_BLOCK = 16  # larger blocks are restored at a reduced scale where they measure at most this
 
@@ -117,6 +117,7 @@ class Depixelator:
         if box is None and mask is None:
             raise InputError("mark the pixelated region with a box or a mask")
         marked = region_mask(width, height, box, mask)
+        check_region_size(marked)
         if offset is not None:
             offset = _check_offset(offset)
         elif box is not None:
