@@ -20,16 +20,7 @@ from PIL import Image
 
 from benchmarks.common import print_table, val_photos
 from depix import Depixelator, pixelate_region
-
-
-def bicubic(pixelated: np.ndarray, box: tuple[int, int, int, int], size: int) -> np.ndarray:
-    """The usual upscaling baseline: one value per block, resized bicubically over the region."""
-    x, y, w, h = box
-    region = pixelated[y : y + h, x : x + w]
-    small = Image.fromarray(region[::size, ::size])
-    out = pixelated.copy()
-    out[y : y + h, x : x + w] = np.asarray(small.resize((w, h), Image.BICUBIC))
-    return out
+from depix.compare import bicubic_baseline
 
 
 def quality(depixelator: Depixelator, per_photo: int) -> None:
@@ -46,9 +37,11 @@ def quality(depixelator: Depixelator, per_photo: int) -> None:
             x, y = int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1))
             size = int(rng.integers(8, 33))
             pixelated = pixelate_region(photo, box=(x, y, w, h), block_size=size)
+            region = np.zeros((photo.height, photo.width), bool)
+            region[y : y + h, x : x + w] = True
             results = {
                 "identity": np.asarray(pixelated),
-                "bicubic": bicubic(np.asarray(pixelated), (x, y, w, h), size),
+                "bicubic": np.asarray(bicubic_baseline(pixelated, region, size, (x, y))),
                 "membrane fill": np.asarray(classical.restore(pixelated, box=(x, y, w, h), block_size=size)),
                 "depix": np.asarray(depixelator.restore(pixelated, box=(x, y, w, h), block_size=size)),
             }
@@ -85,6 +78,7 @@ def memory(checkpoint: str | None) -> None:
 import resource, numpy as np
 from PIL import Image
 from depix import Depixelator, pixelate_region
+from depix.compare import bicubic_baseline
 d = Depixelator.from_pretrained({checkpoint!r}, device="cpu")
 rng = np.random.default_rng(0)
 image = Image.fromarray(rng.integers(0, 256, (4096, 4096, 3), dtype=np.uint8))
