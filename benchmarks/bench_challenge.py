@@ -18,6 +18,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=6635)
     parser.add_argument("--checkpoint")
+    parser.add_argument("--tta", action="store_true", help="also time the 8x test-time averaging")
     args = parser.parse_args()
     views = [shrink_to_square(p) for p in val_photos()]
     per_image = -(-args.images // len(views))
@@ -26,13 +27,15 @@ def main() -> None:
     knowns = test_set["known_arrays"][: args.images]
     targets = targets[: args.images]
     model = load(args.checkpoint)
-    rows = []
-    for name, predict in [
+    methods = [
         ("identity", lambda: identity_predictions(images, knowns)),
         ("membrane fill", lambda: model_predictions(None, images, knowns)),
         ("depix model", lambda: model_predictions(model, images, knowns)),
-        ("depix model + 8x TTA", lambda: model_predictions(model, images, knowns, tta=True)),
-    ]:
+    ]
+    if args.tta:
+        methods.append(("depix model + 8x TTA", lambda: model_predictions(model, images, knowns, tta=True)))
+    rows = []
+    for name, predict in methods:
         start = time.perf_counter()
         with torch.inference_mode():
             predictions = predict()

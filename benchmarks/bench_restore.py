@@ -1,6 +1,6 @@
 """Colour restoration quality and speed on real photos.
 
-    python benchmarks/bench_restore.py [--checkpoint PATH] [--per-photo 4] [--skip-memory]
+    python -m benchmarks.bench_restore [--checkpoint PATH] [--per-photo 4] [--skip-memory]
 
 Quality: the corpus's validation photos with a longer side of at least 512 px (scaled to at most 1024),
 regions of 64-256 px, blocks of 8-32 px, pixelated with depix.pixelate_region. Speed: a 1024x1024 RGB photo

@@ -121,8 +121,6 @@ def cmd_restore(args: argparse.Namespace) -> None:
 
     pairs = _inputs_and_outputs(args.inputs, args.output)
     mask = _read_mask(args.mask)
-    if args.box is None and mask is None:
-        raise InputError("give --box x,y,w,h or --mask MASK.png to mark the pixelated region")
     depixelator = Depixelator.from_pretrained(args.checkpoint, device=args.device)
     offset = _parse_pair(args.offset, "--offset")
     for source, target in tqdm(pairs, disable=len(pairs) < 2, unit="image"):
@@ -130,6 +128,20 @@ def cmd_restore(args: argparse.Namespace) -> None:
                                        tta=args.tta)  # fmt: skip
         _save(restored, target)
     print(f"restored {len(pairs)} image(s) into {args.output}")
+
+
+def cmd_detect(args: argparse.Namespace) -> None:
+    import json
+
+    from depix.detect import find_mosaics
+
+    report = []
+    for path in args.inputs:
+        found = find_mosaics(path)
+        mosaics = [{"box": list(m.box), "block_size": m.block_size, "offset": list(m.offset), "score": m.score}
+                   for m in found]  # fmt: skip
+        report.append({"file": str(path), "mosaics": mosaics})
+    print(json.dumps(report, indent=2))
 
 
 def cmd_pixelate(args: argparse.Namespace) -> None:
@@ -167,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="restore the pixelated region of images (files or folders)")
     p.add_argument("inputs", type=Path, nargs="+", help="image files or folders")
     p.add_argument("-o", "--output", type=Path, required=True, help="output file, or folder for several inputs")
-    p.add_argument("--box", help="the pixelated region as x,y,w,h")
+    p.add_argument("--box", help="the pixelated region as x,y,w,h (default: found automatically)")
     p.add_argument("--mask", type=Path, help="an image of the same size whose nonzero pixels mark the region")
     p.add_argument("--block", type=int, help="block size in pixels (default: estimated from the pixels)")
     p.add_argument("--offset", help="grid origin x,y (default: the box's corner, or estimated)")
@@ -175,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--tta", action="store_true", help="average over 8 flips and turns (slower)")
     p.set_defaults(run=cmd_restore)
+
+    p = sub.add_parser("detect", help="find pixelated regions, their block size and grid offset (JSON)")
+    p.add_argument("inputs", type=Path, nargs="+", help="image files")
+    p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("pixelate", help="pixelate a region of an image (block means, rounded)")
     p.add_argument("input", type=Path, help="image file or folder")

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from depix.blocks import make_grid
+from depix.detect import find_mosaics
 from depix.errors import InputError
 from depix.images import MAX_PIXELS, from_planes, open_image, to_planes
 from depix.model import Batch, DepixNet, load
@@ -115,7 +116,7 @@ class Depixelator:
         width, height = picture.size
         planes = to_planes(picture)
         if box is None and mask is None:
-            raise InputError("mark the pixelated region with a box or a mask")
+            return self._restore_found(picture, tta)
         marked = region_mask(width, height, box, mask)
         check_region_size(marked)
         if offset is not None:
@@ -139,6 +140,15 @@ class Depixelator:
         scale = 255.0 / planes.maximum
         restored = self.restore_planes(planes.values * scale, region, block_size, offset, scale, tta) / scale
         return from_planes(planes, np.where(region, restored, planes.values))
+
+    def _restore_found(self, picture: Image.Image, tta: bool) -> Image.Image:
+        """Restore every mosaic that find_mosaics locates, one after another."""
+        found = find_mosaics(picture)
+        if not found:
+            raise InputError("no pixelated region was found: mark it with a box or a mask")
+        for m in found:
+            picture = self.restore(picture, box=m.box, block_size=m.block_size, offset=m.offset, tta=tta)
+        return picture
 
     @torch.no_grad()
     def restore_planes(

@@ -98,7 +98,7 @@ def test_pixelate_and_restore_files_and_folders(tmp_path):
     [
         (["--box", "0,0,500,10"], "not inside"),
         (["--box", "1,2"], "four whole numbers"),
-        ([], "give --box"),
+        ([], "no pixelated region was found"),
         (["--box", "0,0,10,10", "--block", "1"], "between 2 and"),
         (["--box", "0,0,10,10", "--offset", "x"], "--offset"),
     ],

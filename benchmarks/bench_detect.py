@@ -1,0 +1,288 @@
+"""Finding mosaics automatically: synthetic mosaics on the validation photos, false alarms on clean images.
+
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_detect [--trials 3] [--max-side 1024] [--seed 0]
+
+Each trial puts 1 to 3 mosaics (blocks of 3-32 px, boxes of at least 3 blocks and 24 px, some touching the
+image border, random grid offsets) on every validation photo (scaled to at most --max-side), then stores it
+losslessly or as JPEG. A detection matches a true mosaic at IoU >= 0.5; "found" means IoU >= 0.9 and the
+exact block size (the issue's bar). False alarms: clean photos at each quality and synthetic flat UI
+screenshots; a false alarm is an image with any detection.
+"""
+
+import argparse
+import io
+import time
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from benchmarks.common import print_table, val_photos
+from depix.detect import find_mosaics
+from depix.mosaic import pixelate_region
+
+QUALITIES = [None, 95, 85, 75]
+
+
+def mean_grid(image: Image.Image, box: tuple[int, int, int, int], size: int, origin: tuple[int, int]) -> Image.Image:
+    """GIMP Pixelize / Photoshop Mosaic style: means over whole blocks of an image-wide grid, pasted into a box."""
+    values = np.asarray(image, np.float64)
+    h, w = values.shape[:2]
+    ox, oy = origin
+    rows, cols = (np.arange(h) - oy) // size, (np.arange(w) - ox) // size
+    rows, cols = rows - rows.min(), cols - cols.min()
+    key = rows[:, None] * (cols.max() + 1) + cols[None]
+    counts = np.bincount(key.ravel())
+    out = values.copy()
+    for c in range(values.shape[2]):
+        means = np.bincount(key.ravel(), weights=values[..., c].ravel()) / np.maximum(counts, 1)
+        out[..., c] = np.round(means[key])
+    x, y, bw, bh = box
+    result = values.copy()
+    result[y : y + bh, x : x + bw] = out[y : y + bh, x : x + bw]
+    return Image.fromarray(result.astype(np.uint8))
+
+
+def sampled(image: Image.Image, box: tuple[int, int, int, int], size: int) -> Image.Image:
+    """Nearest-neighbour down- then up-scaling of a box whose sides are whole blocks."""
+    x, y, w, h = box
+    region = image.crop((x, y, x + w, y + h))
+    small = region.resize((w // size, h // size), Image.NEAREST)
+    out = image.copy()
+    out.paste(small.resize((w, h), Image.NEAREST), (x, y))
+    return out
+
+
+def encode(image: Image.Image, quality: int | None) -> Image.Image:
+    """The image after a JPEG round trip at a quality (None: unchanged)."""
+    if quality is None:
+        return image
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert(image.mode)
+
+
+def place(rng: np.random.Generator, width: int, height: int, count: int) -> list[tuple[tuple, int]]:
+    """Up to count non-overlapping (box, block size) pairs, well apart, some touching the border."""
+    placed: list[tuple[tuple, int]] = []
+    for _ in range(count * 20):
+        if len(placed) == count:
+            break
+        size = int(rng.choice([3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 20, 24, 32]))
+        low = max(3 * size, 24)
+        if low > min(width, height) // 2:
+            continue
+        w = int(rng.integers(low, max(low + 1, width // 2)))
+        h = int(rng.integers(low, max(low + 1, height // 2)))
+        x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
+        if rng.random() < 0.2:
+            x = 0 if rng.random() < 0.5 else width - w
+        if rng.random() < 0.2:
+            y = 0 if rng.random() < 0.5 else height - h
+        gap = 2 * max([size] + [s for _, s in placed])
+        if all(
+            x + w + gap <= bx or bx + bw + gap <= x or y + h + gap <= by or by + bh + gap <= y
+            for (bx, by, bw, bh), _ in placed
+        ):
+            placed.append(((x, y, w, h), size))
+    return placed
+
+
+def make_case(photo: Image.Image, rng: np.random.Generator, kind: str) -> tuple[Image.Image, list[tuple[tuple, int]]]:
+    """A photo with 1-3 mosaics of one kind and the true (box, block size) pairs (mean mosaics by default)."""
+    image = photo
+    truths = place(rng, photo.width, photo.height, int(rng.integers(1, 4)))
+    out = []
+    for box, size in truths:
+        if kind == "mean":
+            image = pixelate_region(image, box=box, block_size=size)
+        elif kind == "grid":
+            image = mean_grid(image, box, size, (int(rng.integers(0, size)), int(rng.integers(0, size))))
+        else:
+            x, y, w, h = box
+            box = (x, y, w - w % size, h - h % size)
+            image = sampled(image, box, size)
+        out.append((box, size))
+    return image, out
+
+
+def iou(a: tuple, b: tuple) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+class Tally:
+    """Detection counts over many cases."""
+
+    def __init__(self) -> None:
+        self.truths = self.detections = self.true_detections = self.matched = self.exact = self.found = 0
+        self.visible = self.found_visible = 0
+        self.ious: list[float] = []
+        self.seconds: list[float] = []
+
+    def add(self, image: Image.Image, truths: list[tuple[tuple, int]], visible: list[bool]) -> None:
+        start = time.perf_counter()
+        found = find_mosaics(image)
+        self.seconds.append(time.perf_counter() - start)
+        self.detections += len(found)
+        self.true_detections += sum(any(iou(m.box, box) >= 0.5 for box, _ in truths) for m in found)
+        for (box, size), seen in zip(truths, visible, strict=True):
+            self.visible += seen
+            best = max(found, key=lambda m: iou(m.box, box), default=None)
+            if best is None or iou(best.box, box) < 0.5:
+                continue
+            self.matched += 1
+            self.ious.append(iou(best.box, box))
+            self.exact += best.block_size == size
+            hit = best.block_size == size and iou(best.box, box) >= 0.9
+            self.found += hit
+            self.found_visible += hit and seen
+        self.truths += len(truths)
+
+    def row(self, name: str) -> list[object]:
+        return [
+            name,
+            self.truths,
+            self.true_detections / max(1, self.detections),
+            self.matched / max(1, self.truths),
+            float(np.mean(self.ious)) if self.ious else 0.0,
+            self.exact / max(1, self.truths),
+            self.found / max(1, self.truths),
+            self.found_visible / max(1, self.visible),
+            f"{1000 * np.mean(self.seconds):.0f}",
+        ]
+
+
+VISIBLE = 2.0  # a mosaic that changed its box by less than this mean |difference| (0..255) is hardly there
+
+
+def changed(original: Image.Image, pixelated: Image.Image, box: tuple) -> float:
+    """Mean absolute change (0..255) that pixelation made inside a box."""
+    x, y, w, h = box
+    a, b = (np.asarray(i.convert("RGB"), np.float32)[y : y + h, x : x + w] for i in (original, pixelated))
+    return float(np.abs(a - b).mean())
+
+
+def ui_screenshot(rng: np.random.Generator, width: int = 480, height: int = 320) -> Image.Image:
+    """A flat UI screenshot: panels, buttons, text and a table with grid lines."""
+    palette = [(255, 255, 255), (240, 240, 240), (230, 233, 237), (33, 150, 243), (76, 175, 80), (50, 50, 50)]
+    image = Image.new("RGB", (width, height), palette[int(rng.integers(0, 3))])
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, width, 28), fill=palette[int(rng.integers(3, 6))])  # title bar
+    for i in range(int(rng.integers(3, 7))):  # toolbar buttons at a regular pitch
+        x = 8 + i * 40
+        draw.rounded_rectangle((x, 36, x + 32, 60), 4, fill=palette[int(rng.integers(1, 5))], outline=(200, 200, 200))
+        draw.text((x + 6, 42), "Btn", fill=(0, 0, 0))
+    left = int(rng.integers(100, 180))
+    draw.rectangle((0, 68, left, height), fill=palette[int(rng.integers(1, 3))])  # side panel
+    for i in range(8):
+        draw.text((10, 78 + 20 * i), f"Item {i}", fill=(40, 40, 40))
+    rows, cols, cell_w, cell_h = int(rng.integers(4, 9)), int(rng.integers(3, 6)), int(rng.integers(40, 70)), 20
+    top = 80
+    for r in range(rows):  # a table with zebra rows and grid lines
+        fill = (255, 255, 255) if r % 2 else (245, 247, 250)
+        draw.rectangle((left + 10, top + r * cell_h, left + 10 + cols * cell_w, top + (r + 1) * cell_h), fill=fill)
+        for c in range(cols):
+            draw.text((left + 14 + c * cell_w, top + 4 + r * cell_h), f"{r * c}", fill=(20, 20, 20))
+    for r in range(rows + 1):
+        draw.line((left + 10, top + r * cell_h, left + 10 + cols * cell_w, top + r * cell_h), fill=(200, 200, 200))
+    for c in range(cols + 1):
+        draw.line((left + 10 + c * cell_w, top, left + 10 + c * cell_w, top + rows * cell_h), fill=(200, 200, 200))
+    if rng.random() < 0.5:  # a checkbox grid of flat squares at a regular pitch
+        for i in range(6):
+            for j in range(2):
+                x, y = left + 10 + i * 24, height - 60 + j * 24
+                draw.rectangle((x, y, x + 16, y + 16), fill=palette[int(rng.integers(0, 5))], outline=(120, 120, 120))
+    return image
+
+
+def upscale(image: Image.Image, factor: int) -> Image.Image:
+    """Nearest-neighbour integer upscaling of the whole image."""
+    return image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=3, help="mosaic images per photo and setting")
+    parser.add_argument("--max-side", type=int, default=1024)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    photos = []
+    for photo in val_photos():
+        photo.thumbnail((args.max_side, args.max_side), Image.LANCZOS)
+        photos.append(photo)
+    header = ["setting", "mosaics", "precision", "recall", "mean IoU", "exact block", "IoU>=0.9 & exact",
+              "same, visible only", "ms/image"]  # fmt: skip
+
+    print(f"\n### Mean mosaics (depix pixelate_region) on {len(photos)} val photos, {args.trials} trials each\n")
+    rows = []
+    for quality in QUALITIES:
+        rng, tally = np.random.default_rng(args.seed), Tally()
+        for photo in photos:
+            for _ in range(args.trials):
+                image, truths = make_case(photo, rng, "mean")
+                seen = [changed(photo, image, box) >= VISIBLE for box, _ in truths]
+                tally.add(encode(image, quality), truths, seen)
+        rows.append(tally.row("lossless" if quality is None else f"JPEG {quality}"))
+    print_table(header, rows)
+
+    print("\n### Other mosaics and whole-image upscaling\n")
+    rows = []
+    settings = [
+        ("grid (GIMP/Photoshop style)", "grid", None, 1),
+        ("grid, JPEG 85", "grid", 85, 1),
+        ("sampled (nearest down-up)", "sampled", None, 1),
+        ("sampled, JPEG 85", "sampled", 85, 1),
+        ("mean, then upscaled x2", "mean", None, 2),
+        ("mean, then upscaled x3", "mean", None, 3),
+        ("mean, upscaled x2, JPEG 85", "mean", 85, 2),
+    ]
+    for name, kind, quality, factor in settings:
+        rng, tally = np.random.default_rng(args.seed + 1), Tally()
+        for photo in photos:
+            small = photo.copy()
+            if factor > 1:
+                small.thumbnail((args.max_side // factor, args.max_side // factor), Image.LANCZOS)
+            for _ in range(max(1, args.trials // 2)):
+                image, truths = make_case(small, rng, kind)
+                seen = [changed(small, image, box) >= VISIBLE for box, _ in truths]
+                if factor > 1:
+                    image = upscale(image, factor)
+                    truths = [(tuple(v * factor for v in box), size * factor) for box, size in truths]
+                tally.add(encode(image, quality), truths, seen)
+        rows.append(tally.row(name))
+    print_table(header, rows)
+
+    print("\n### False alarms on clean images (share of images with any detection)\n")
+    rows = []
+    rng = np.random.default_rng(args.seed + 2)
+    screenshots = [ui_screenshot(rng, int(rng.integers(320, 800)), int(rng.integers(240, 600))) for _ in range(30)]
+    for quality in QUALITIES:
+        name = "lossless" if quality is None else f"JPEG {quality}"
+        photo_alarms = sum(bool(find_mosaics(encode(p, quality))) for p in photos)
+        ui_alarms = sum(bool(find_mosaics(encode(s, quality))) for s in screenshots)
+        rows.append([name, f"{photo_alarms}/{len(photos)}", f"{ui_alarms}/{len(screenshots)}"])
+    up_photo = sum(bool(find_mosaics(upscale(p.resize((p.width // 2, p.height // 2)), 2))) for p in photos)
+    up_ui = sum(bool(find_mosaics(upscale(s, 2))) for s in screenshots)
+    rows.append(["upscaled x2", f"{up_photo}/{len(photos)}", f"{up_ui}/{len(screenshots)}"])
+    print_table(["setting", "clean photos", "UI screenshots"], rows)
+
+    print("\n### Speed\n")
+    rows = []
+    big = max(photos, key=lambda p: p.width * p.height)
+    for side in (512, 1024, 2048):
+        image = big.resize((side, side))
+        image = pixelate_region(image, box=(side // 4, side // 4, side // 4, side // 4), block_size=12)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            find_mosaics(image)
+            times.append(time.perf_counter() - start)
+        rows.append([f"{side}x{side} RGB", f"{1000 * min(times):.0f}"])
+    print_table(["image", "ms (best of 3, one thread)"], rows)
+
+
+if __name__ == "__main__":
+    main()

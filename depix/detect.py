@@ -1,0 +1,485 @@
+"""Finding mosaics automatically: where an image was pixelated, its block size and its grid origin.
+
+A mosaic leaves block edges: steps in value that are flat on both sides, run straight along a whole block
+and repeat at one spacing. Regions dense in such steps give a lattice (block size and origin); the lattice
+is then checked cell by cell (constant cells that differ from their neighbours) and the checked cells,
+with partial blocks at the border, give the box.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from depix.images import open_image, to_planes
+
+MIN_BLOCK, MAX_BLOCK = 3, 64
+TILE = 16  # candidate regions are found on a grid of TILE x TILE tiles
+BAND = 8  # block edges are found in bands of BAND rows (or columns)
+MAX_CANDIDATES = 48  # lattices checked per image, most voted first (bounds the time on busy images)
+UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
+STRONG = 3.0  # a mean luma step (0..255) across a cell's borders that counts as evidence of block edges
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """A pixelated region: box (x, y, w, h), block size, grid origin (x, y) and a confidence in 0..1."""
+
+    box: tuple[int, int, int, int]
+    block_size: int
+    offset: tuple[int, int]
+    score: float
+
+
+def find_mosaics(
+    image: "str | Path | Image.Image | np.ndarray", min_block: int = MIN_BLOCK, max_block: int = MAX_BLOCK
+) -> list[Mosaic]:
+    """Every pixelated region of an image with its block size and grid origin, most confident first."""
+    planes = to_planes(open_image(image))
+    values = planes.values * np.float32(255.0 / planes.maximum)
+    factor = _upscale_factor(_luma(values))
+    if factor == 1:
+        found = _detect(values, min_block, max_block)
+    else:
+        # A nearest-upscaled image: find the mosaics on the original pixels, then scale them back up.
+        c, h, w = values.shape
+        small = values.reshape(c, h // factor, factor, w // factor, factor).mean(axis=(2, 4))
+        found = [
+            Mosaic(
+                (m.box[0] * factor, m.box[1] * factor, m.box[2] * factor, m.box[3] * factor),
+                m.block_size * factor,
+                (m.offset[0] * factor, m.offset[1] * factor),
+                m.score,
+            )
+            for m in _detect(small, max(2, -(-min_block // factor)), max_block // factor)
+        ]
+    return sorted(found, key=lambda m: -m.score)
+
+
+def _luma(values: np.ndarray) -> np.ndarray:
+    if values.shape[0] >= 3:
+        return (0.299 * values[0] + 0.587 * values[1] + 0.114 * values[2]).astype(np.float32)
+    return values[0]
+
+
+def _upscale_factor(luma: np.ndarray) -> int:
+    """The factor k when the whole image is k x k constant cells from the origin (a nearest upscale), else 1."""
+    h, w = luma.shape
+    for k in UPSCALES:
+        if h % k or w % k or min(h, w) < 16 * k:
+            continue
+        if _on_cell_borders(luma, k) and _on_cell_borders(luma.T, k):
+            return k
+    return 1
+
+
+def _on_cell_borders(luma: np.ndarray, k: int) -> bool:
+    """Whether the changes between columns gather between columns k*i - 1 and k*i, in almost every busy tile.
+
+    A phase of the k-cycle that holds far more change than any other marks cell borders; JPEG blurs this
+    but keeps it clear, and a mosaic over part of the image does not make most tiles show it.
+    """
+    t = 8 * k
+    h, w = (luma.shape[0] // t) * t, (luma.shape[1] // t) * t
+    d = np.zeros((h, w), np.float32)
+    d[:, :-1] = np.abs(np.diff(luma[:h, :w], axis=1))  # d[:, x]: the change from column x to x + 1
+    phases = d.reshape(h // t, t, w // t, t // k, k).sum(axis=(1, 3))  # (tile rows, tile cols, k)
+    across = phases[..., k - 1]
+    other = np.delete(phases, k - 1, axis=2).max(axis=2)
+    busy = phases.sum(axis=2) > t * t  # a mean change of at least 1 per pixel
+    if np.count_nonzero(busy) < 4:
+        return False
+    whole = across[busy].sum() >= 1.8 * other[busy].sum()
+    return bool(whole and np.mean(across[busy] >= 1.5 * other[busy]) >= 0.8)
+
+
+def _steps(luma: np.ndarray, tau: float = 1.0, ratio: float = 2.0) -> np.ndarray:
+    """Mosaic-like steps between columns x and x+1: flat on both sides, repeated in the row above or below."""
+    d = np.diff(luma, axis=1)
+    a = np.abs(d)
+    pad = np.pad(a, ((0, 0), (2, 2)))  # the image border counts as flat
+    near = np.maximum(np.maximum(pad[:, :-4], pad[:, 1:-3]), np.maximum(pad[:, 3:-1], pad[:, 4:]))
+    step = (a >= tau) & (a >= ratio * near)
+    # A block edge runs along the whole block with one step value; texture rarely repeats one.
+    pair = step[1:] & step[:-1] & (np.abs(d[1:] - d[:-1]) <= 0.4 * a[1:] + 2.0)
+    out = np.zeros_like(step)
+    out[1:] |= pair
+    out[:-1] |= pair
+    return out
+
+
+def _edge_votes(luma: np.ndarray, min_block: int, max_block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Block edges across rows: (y, x, spacing) for each band of BAND rows and each edge at a block start x.
+
+    An edge is a column where most rows of the band step (after JPEG, single steps drown in ripples, lines do
+    not); its spacing is the distance to the next edge of the band, when that is a block size.
+    """
+    steps = _steps(luma)
+    h = steps.shape[0] // BAND * BAND
+    if h == 0:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)
+    edge = steps[:h].reshape(h // BAND, BAND, -1).sum(axis=1) >= BAND // 2
+    band, col = np.nonzero(edge)
+    gap = np.diff(col)
+    ok = (np.diff(band) == 0) & (gap >= min_block) & (gap <= max_block)
+    # Each gap is a vote at both its edges (the edge before and the edge after the block).
+    index = np.nonzero(ok)[0]
+    ys = np.concatenate([band[index], band[index + 1]]) * BAND + BAND // 2
+    xs = np.concatenate([col[index], col[index + 1]]) + 1
+    return ys, xs, np.concatenate([gap[index], gap[index]])
+
+
+def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
+    luma = _luma(values)
+    h, w = luma.shape
+    if h < 2 * min_block or w < 2 * min_block:
+        return []
+    across = _edge_votes(luma, min_block, max_block)
+    yd, xd, sd = _edge_votes(luma.T, min_block, max_block)
+    found: list[Mosaic] = []
+    claimed = np.zeros((h, w), bool)
+    for _, size, ox, oy, window in _lattices(across, (xd, yd, sd), (h, w)):
+        for m in _verify(values, luma, size, ox, oy, window, claimed):
+            bx, by, bw, bh = m.box
+            claimed[by : by + bh, bx : bx + bw] = True
+            found.append(m)
+    return found
+
+
+def _lattices(across: tuple, down: tuple, shape: tuple[int, int]) -> list[tuple[int, int, int, int, tuple]]:
+    """Candidate lattices (weight, size, ox, oy, window): places where edges of one spacing and phase cross."""
+    h, w = shape
+    out = []
+    for size in np.intersect1d(across[2], down[2]):
+        size = int(size)
+        tile = max(TILE, 2 * size)  # neighbouring tiles join: edges up to two blocks apart belong together
+        th, tw = -(-h // tile), -(-w // tile)
+        groups = []
+        for ys, xs, spacing, phase_of in ((*across, across[1]), (*down, down[0])):
+            chosen = spacing == size
+            flat = (ys[chosen] // tile) * tw + xs[chosen] // tile
+            phases = phase_of[chosen] % size
+            found = []
+            for phase in np.nonzero(np.bincount(phases, minlength=size) >= 3)[0]:
+                votes = np.bincount(flat[phases == phase], minlength=th * tw).reshape(th, tw)
+                near = ndimage.binary_dilation(votes > 0, np.ones((3, 3), bool))  # a tile's gap is bridged
+                labels, n = ndimage.label(near)
+                totals = np.bincount(labels.ravel(), weights=votes.ravel(), minlength=n + 1)
+                for index, sl in enumerate(ndimage.find_objects(labels), start=1):
+                    if totals[index] >= 3:
+                        found.append((int(phase), int(totals[index]), sl))
+            groups.append(found)
+        # A mosaic has edges both ways in one place: pair the column groups with the row groups they meet.
+        for ox, nx, sx in groups[0]:
+            for oy, ny, sy in groups[1]:
+                r0, r1 = max(sx[0].start, sy[0].start), min(sx[0].stop, sy[0].stop)
+                c0, c1 = max(sx[1].start, sy[1].start), min(sx[1].stop, sy[1].stop)
+                if r0 < r1 and c0 < c1 and nx + ny >= 8:
+                    window = (max(0, (c0 - 1) * tile), max(0, (r0 - 1) * tile), min(w, (c1 + 1) * tile),
+                              min(h, (r1 + 1) * tile))  # fmt: skip
+                    # Votes grow as area / size: weigh by size so large blocks compete; codec grids come last.
+                    weight = (nx + ny) * size * (0.25 if _codec_grid(size, ox, oy) else 1.0)
+                    out.append((weight, size, ox, oy, window))
+    out.sort(key=lambda c: -c[0])
+    return out[:MAX_CANDIDATES]
+
+
+@dataclass
+class _Cells:
+    """Statistics of the full lattice cells in a window: the grid and (rows, cols) arrays."""
+
+    size: int
+    x0: int  # left edge of the first cell column
+    y0: int
+    spread: np.ndarray  # largest value range of a channel inside the cell
+    inner: np.ndarray  # mean |luma step| between neighbours inside the cell
+    line: np.ndarray  # the largest mean |luma step| along a line inside the cell
+    outline: np.ndarray  # a one-pixel line along a border inside the cell
+    colour: np.ndarray  # (C, rows, cols) cell means
+    right: np.ndarray  # (rows, cols - 1) mean |luma step| across the border to the right neighbour
+    down: np.ndarray  # (rows - 1, cols) the same to the neighbour below
+
+
+def _cells(values: np.ndarray, luma: np.ndarray, size: int, ox: int, oy: int, window: tuple) -> _Cells | None:
+    """Statistics of the full lattice cells inside a window (x0, y0, x1, y1)."""
+    wx0, wy0, wx1, wy1 = window
+    gx0, gy0 = wx0 + (ox - wx0) % size, wy0 + (oy - wy0) % size
+    nc, nr = (wx1 - gx0) // size, (wy1 - gy0) // size
+    if nc < 2 or nr < 2:
+        return None
+    c = values.shape[0]
+    block = values[:, gy0 : gy0 + nr * size, gx0 : gx0 + nc * size].reshape(c, nr, size, nc, size)
+    spread = (block.max(axis=(2, 4)) - block.min(axis=(2, 4))).max(axis=0)
+    lum = luma[gy0 : gy0 + nr * size, gx0 : gx0 + nc * size]
+    cell = lum.reshape(nr, size, nc, size)
+    inner = (np.abs(np.diff(cell, axis=3)).mean(axis=(1, 3)) + np.abs(np.diff(cell, axis=1)).mean(axis=(1, 3))) / 2
+    colour = block.mean(axis=(2, 4))
+    # The strongest line of steps inside (not next to the border, where compression ripples gather): an edge
+    # inside a cell (a drawn shape, a lattice too large) shows there when the mean over the cell hides it.
+    across, along = np.abs(np.diff(cell, axis=3)).mean(axis=1), np.abs(np.diff(cell, axis=1)).mean(axis=3)
+    if size >= 5:
+        across, along = across[:, :, 1:-1], along[:, 1:-1]
+    line = np.maximum(across.max(axis=2), along.max(axis=1))
+    cols = size * np.arange(1, nc)
+    right = np.abs(lum[:, cols] - lum[:, cols - 1]).reshape(nr, size, nc - 1).mean(axis=1)
+    rows = size * np.arange(1, nr)
+    down = np.abs(lum[rows] - lum[rows - 1]).reshape(nr - 1, nc, size).mean(axis=2)
+    outline = _outlined(lum, size) | _outlined(lum.T, size).T
+    return _Cells(size, gx0, gy0, spread, inner, line, outline, colour, right, down)
+
+
+def _outlined(lum: np.ndarray, size: int) -> np.ndarray:
+    """Cells with a one-pixel line along their left or right border (a drawn outline, not a block edge).
+
+    Such a line is a step at the border and the opposite step right next to it; a block edge after JPEG
+    only ripples next to its step.
+    """
+    nr, nc = lum.shape[0] // size, lum.shape[1] // size
+    out = np.zeros((nr, nc), bool)
+    if nc < 2:
+        return out
+    cols = size * np.arange(1, nc)
+    mean = lambda d: d.reshape(nr, size, nc - 1).mean(axis=1)  # noqa: E731
+    border = mean(lum[:, cols] - lum[:, cols - 1])
+    after, before = mean(lum[:, cols + 1] - lum[:, cols]), mean(lum[:, cols - 1] - lum[:, cols - 2])
+    strong = np.abs(border) >= 8.0
+    out[:, 1:] |= strong & (after * border < 0) & (np.abs(after) >= 0.5 * np.abs(border))
+    out[:, :-1] |= strong & (before * border < 0) & (np.abs(before) >= 0.5 * np.abs(border))
+    return out
+
+
+def _spread(right: np.ndarray, down: np.ndarray, shape: tuple[int, int], dtype: type = np.float32) -> list:
+    """The four neighbour values of every cell (0 where there is no neighbour): left, right, up, down."""
+    out = [np.zeros(shape, dtype) for _ in range(4)]
+    out[0][:, 1:], out[1][:, :-1], out[2][1:], out[3][:-1] = right, right, down, down
+    return out
+
+
+def _verify(
+    values: np.ndarray, luma: np.ndarray, size: int, ox: int, oy: int, region: tuple, claimed: np.ndarray
+) -> list[Mosaic]:
+    """The mosaics on one lattice near a candidate region: boxes of constant cells that differ from each other."""
+    h, w = luma.shape
+    x0, y0, x1, y1 = region
+    margin = 3 * size
+    window = (max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin))
+    for _ in range(4):
+        grid = _grid(values, luma, size, ox, oy, window, claimed)
+        if grid is None:
+            return []
+        boxes = _boxes(grid)
+        # A box that reaches the window's side where the image goes on: look again with a larger window.
+        cells = grid["cells"]
+        nr, nc = cells.spread.shape
+        grown = list(window)
+        for r0, r1, c0, c1 in boxes:
+            reach = size * max(4, r1 - r0, c1 - c0)
+            if c0 == 0 and cells.x0 >= size:
+                grown[0] = max(0, cells.x0 - reach)
+            if r0 == 0 and cells.y0 >= size:
+                grown[1] = max(0, cells.y0 - reach)
+            if c1 == nc and cells.x0 + (nc + 1) * size <= w:
+                grown[2] = min(w, cells.x0 + nc * size + reach)
+            if r1 == nr and cells.y0 + (nr + 1) * size <= h:
+                grown[3] = min(h, cells.y0 + nr * size + reach)
+        if tuple(grown) == window:
+            break
+        window = tuple(grown)
+    consistent, keep, evidence, lossless = grid["consistent"], grid["keep"], grid["evidence"], grid["lossless"]
+    shape = cells.spread.shape
+    out = []
+    for r0, r1, c0, c1 in boxes:
+        part = np.zeros(shape, bool)
+        part[r0:r1, c0:c1] = keep[r0:r1, c0:c1]
+        count = np.count_nonzero(part)
+        if count < 6 or r1 - r0 < 2 or c1 - c0 < 2:
+            continue
+        steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
+        features = {
+            "size": size,
+            "codec_grid": _codec_grid(size, cells.x0, cells.y0),
+            "constant": int(np.count_nonzero(consistent[r0:r1, c0:c1])),
+            "lossless": lossless,
+            "cells": count,
+            "density": float(consistent[r0:r1, c0:c1].mean()),
+            "strong": np.count_nonzero(part & evidence) / count,
+            "step": float(np.median(steps)) if steps.size else 0.0,
+            "ripple": float(np.median(cells.inner[part])),
+            "colours": len(np.unique(np.round(cells.colour[:, part] / 4), axis=1).T),
+        }
+        if not _accept(features):
+            continue
+        bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
+        box = _with_partial_blocks(values, luma, size, (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size),
+                                   lossless)  # fmt: skip
+        score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
+        out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
+    return out
+
+
+def _grid(
+    values: np.ndarray, luma: np.ndarray, size: int, ox: int, oy: int, window: tuple, claimed: np.ndarray
+) -> dict | None:
+    """The cells of a lattice in a window and what each says: consistent (constant), kept (differs), votes."""
+    cells = _cells(values, luma, size, ox, oy, window)
+    if cells is None:
+        return None
+    shape = cells.spread.shape
+    sides = _spread(cells.right, cells.down, shape)
+    present = _spread(np.ones_like(cells.right), np.ones_like(cells.down), shape)
+    typical = sum(sides) / np.maximum(sum(present), 1)  # the mean step across the cell's borders
+    exact = cells.spread == 0
+    # Exactly constant cells with steps around them, side by side: after JPEG, ripples from the steps leave
+    # none, or (at high quality) a scattered few.
+    exact_r, exact_d = exact[:, 1:] & exact[:, :-1], exact[1:] & exact[:-1]
+    lossless = np.count_nonzero(exact & (typical >= 1.0) & (sum(_spread(exact_r, exact_d, shape, np.int32)) >= 2)) >= 4
+    lum = _luma(cells.colour)
+    jump_r, jump_d = np.abs(np.diff(lum, axis=1)), np.abs(np.diff(lum, axis=0))
+    if lossless:
+        consistent = exact
+        diff_r = np.abs(np.diff(cells.colour, axis=2)).max(axis=0) > 0
+        diff_d = np.abs(np.diff(cells.colour, axis=1)).max(axis=0) > 0
+    else:
+        # After lossy compression a block keeps small ripples, small next to the steps at its border ...
+        consistent = (cells.inner <= np.maximum(1.0, 0.4 * typical)) & ~cells.outline
+        consistent &= cells.line <= np.maximum(3.0, 0.7 * typical)
+        # ... and two blocks differ by a step right at their border, where a smooth gradient spreads it out.
+        # The step must also stand out from the ripples on both sides, as texture's do not.
+        ripple_r = np.maximum(cells.inner[:, 1:], cells.inner[:, :-1])
+        ripple_d = np.maximum(cells.inner[1:], cells.inner[:-1])
+        diff_r = (jump_r >= 1.0) & (cells.right >= np.maximum(0.6 * jump_r, 1.5 * ripple_r))
+        diff_d = (jump_d >= 1.0) & (cells.down >= np.maximum(0.6 * jump_d, 1.5 * ripple_d))
+    # Same: exactly one colour when lossless; within JPEG's noise otherwise.
+    same_r, same_d = (~diff_r, ~diff_d) if lossless else (jump_r < 1.0, jump_d < 1.0)
+    nr, nc = shape
+    consistent &= ~claimed[cells.y0 + size * np.arange(nr)][:, cells.x0 + size * np.arange(nc)]
+    both_r, both_d = consistent[:, 1:] & consistent[:, :-1], consistent[1:] & consistent[:-1]
+    n_diff = sum(_spread(diff_r & both_r, diff_d & both_d, shape, np.int32))
+    n_same = sum(_spread(same_r & both_r, same_d & both_d, shape, np.int32))
+    # Kept cells differ from a neighbour: a flat exterior (a wall, a white page) is constant too, but one colour.
+    keep = consistent & (n_diff >= 1) & (n_same <= 1)
+    evidence = keep & (typical >= STRONG) & (n_diff >= 2)
+    # Each cell votes for a box around it: mosaic cells for, other cells against, flat ones slightly against (an
+    # exterior as flat as the mosaic's smooth parts must not be taken in); boxes maximise the sum of votes.
+    if lossless:
+        vote = np.where(consistent, np.where(keep, 1.0, np.where(n_diff >= 1, 0.3, -0.1)), -2.0)
+    else:
+        vote = np.where(consistent, np.where(keep, np.where(typical >= STRONG, 1.0, 0.5), -0.1), -1.0)
+    return {"cells": cells, "consistent": consistent, "keep": keep, "evidence": evidence, "vote": vote,
+            "lossless": lossless}  # fmt: skip
+
+
+def _boxes(grid: dict) -> list[tuple[int, int, int, int]]:
+    """Boxes of cells (r0, r1, c0, c1) around groups of kept cells, each the box with the most votes."""
+    labels, _ = ndimage.label(ndimage.binary_dilation(grid["keep"], np.ones((5, 5), bool)))
+    boxes = []
+    for sl in ndimage.find_objects(labels):
+        local = grid["vote"][sl].copy()
+        for _ in range(4):
+            total, (r0, r1, c0, c1) = _best_rectangle(local)
+            if total < 4:
+                break
+            local[r0:r1, c0:c1] = -10.0
+            box = (sl[0].start + r0, sl[0].start + r1, sl[1].start + c0, sl[1].start + c1)
+            boxes.append(box)
+    return boxes
+
+
+def _codec_grid(size: int, x0: int, y0: int) -> bool:
+    """Whether a lattice could be a codec's own: JPEG's 8 x 8 blocks (and their multiples), WebP's 4 x 4."""
+    return size == 4 or (size % 8 == 0 and x0 % 8 == 0 and y0 % 8 == 0) or (size in (8, 16) and (x0 | y0) % 4 == 0)
+
+
+def _accept(f: dict) -> bool:
+    """Whether a lattice component is a mosaic: dense, many colours, clear steps between cells."""
+    clear = f["strong"] >= 0.4 and f["step"] >= 2.0 and f["colours"] >= 5
+    if f["lossless"]:
+        # Exactly constant cells are evidence in themselves, unless their grid is a codec's (4 x 4, 8 x 8).
+        large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not f["codec_grid"]
+        return f["density"] >= 0.9 and (clear or large)
+    # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
+    enough = f["cells"] >= 18 or f["strong"] >= 0.75
+    if f["density"] >= 0.75 and clear and enough and f["ripple"] <= 0.35 * f["step"]:
+        return True
+    # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
+    return (
+        f["cells"] >= 40 and f["density"] >= 0.9 and f["colours"] >= 10 and f["ripple"] <= 0.5 and not f["codec_grid"]
+    )
+
+
+def _with_partial_blocks(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple, lossless: bool) -> tuple:
+    """The box (x, y, w, h) of full cells (x0, y0, x1, y1) grown by the partial blocks found on each side."""
+    x0, y0, x1, y1 = edges  # each side is measured along the full cells only, where the grid lines are
+    t = values.transpose(0, 2, 1)
+    left = _partial(values, luma, size, (y0, y1), x0, -1, lossless)
+    right = _partial(values, luma, size, (y0, y1), x1, 1, lossless)
+    top = _partial(t, luma.T, size, (x0, x1), y0, -1, lossless)
+    bottom = _partial(t, luma.T, size, (x0, x1), y1, 1, lossless)
+    return int(x0 - left), int(y0 - top), int(x1 + right - x0 + left), int(y1 + bottom - y0 + top)
+
+
+def _partial(
+    values: np.ndarray, luma: np.ndarray, size: int, span: tuple[int, int], edge: int, direction: int, lossless: bool
+) -> int:
+    """How many columns beyond a vertical cell edge (outwards in direction) still belong to the blocks."""
+    w = luma.shape[1]
+    room = w - edge if direction > 0 else edge
+    limit = min(size - 1, room)
+    lo, hi = span
+    rows = (hi - lo) // size
+    if limit <= 0 or rows < 1:
+        return 0
+    if lossless:
+        cols = edge + direction * np.arange(limit) - (0 if direction > 0 else 1)
+        strip = values[:, lo : lo + rows * size, cols].reshape(values.shape[0], rows, size, limit)
+        flat = (strip.max(axis=2) - strip.min(axis=2)).max(axis=0) == 0  # (rows, limit)
+        same = np.ones_like(flat)
+        same[:, 1:] = (strip[:, :, :, 1:] == strip[:, :, :, :-1]).all(axis=(0, 2))
+        widths = np.cumprod(flat & same, axis=1).sum(axis=1)  # the leading columns that keep the block's value
+    else:
+        return _lossy_partial(luma, size, lo, rows, edge, direction, limit)
+    # The width most rows of blocks agree on: a flat exterior in a few rows must not widen the box.
+    for width in range(limit, 0, -1):
+        if np.mean(widths >= width) >= 0.6:
+            return width
+    return 0
+
+
+def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int:
+    """Partial block width after lossy compression: how far the steps between rows of blocks go on.
+
+    Inside the blocks, columns step where one row of blocks meets the next and stay calm in between; outside,
+    nothing marks those lines. Compared over the whole box this holds up when single values drown in ripples.
+    """
+    if rows < 2:
+        return 0
+    cols = edge + direction * np.arange(-1, limit) - (0 if direction > 0 else 1)  # one column inside, then out
+    d = np.abs(np.diff(luma[lo : lo + rows * size, cols], axis=0))
+    on_line = (np.arange(d.shape[0]) + 1) % size == 0
+    steps, ripples = d[on_line].mean(axis=0), d[~on_line].mean(axis=0)
+    # (Ripples spill a few pixels out of the blocks after JPEG: weaker than the blocks' own steps.)
+    marked = (steps >= 2.0 * ripples + 0.5) & (steps >= 0.5 * steps[0])
+    if not marked[0]:
+        return 0  # the blocks themselves show no steps between rows: no way to tell
+    return int(np.cumprod(marked[1:]).sum())
+
+
+def _best_rectangle(vote: np.ndarray) -> tuple[float, tuple[int, int, int, int]]:
+    """The rows r0:r1 and columns c0:c1 whose votes add up to the most, and that sum."""
+    nr, nc = vote.shape
+    rows = np.zeros((nr + 1, nc))
+    rows[1:] = np.cumsum(vote, axis=0)
+    best, where = 0.0, (0, 0, 0, 0)
+    for r0 in range(nr):
+        # Column sums over rows r0:r1 for every r1, then the best run of columns for each (Kadane by prefix sums).
+        prefix = np.zeros((nr - r0, nc + 1))
+        prefix[:, 1:] = np.cumsum(rows[r0 + 1 :] - rows[r0], axis=1)
+        lowest = np.minimum.accumulate(prefix, axis=1)
+        gain = prefix[:, 1:] - lowest[:, :-1]
+        i, c = np.unravel_index(int(gain.argmax()), gain.shape)
+        if gain[i, c] > best:
+            best = float(gain[i, c])
+            where = (r0, r0 + i + 1, int(prefix[i, : c + 1].argmin()), c + 1)
+    return best, where

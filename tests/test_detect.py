@@ -1,0 +1,219 @@
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from depix import Depixelator, InputError, pixelate_region
+from depix.cli import main
+from depix.detect import Mosaic, find_mosaics
+from depix.model import DepixNet, ModelConfig
+from tests.conftest import smooth_photo
+
+
+def textured_photo(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A photo-like RGB image with texture: smooth waves, random sharp-edged shapes and strong noise."""
+    image = Image.fromarray(smooth_photo(rng, height, width))
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        r = int(rng.integers(4, 30))
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(int(v) for v in rng.integers(0, 256, 3)))
+    noisy = np.asarray(image).astype(float) + rng.normal(0, 10, (height, width, 3))
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+
+
+def iou(a: tuple, b: tuple) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+def match(found: list[Mosaic], box: tuple, size: int) -> Mosaic:
+    """The detection that overlaps a true mosaic most; it must have the true block size."""
+    best = max(found, key=lambda m: iou(m.box, box), default=None)
+    assert best is not None, f"nothing found for {box}"
+    assert best.block_size == size, (best, box, size)
+    return best
+
+
+# Several mosaics per image: in the middle, touching the top-left corner, touching the right and bottom border
+# with partial blocks there, and with sizes that do not divide the box.
+BOXES = [((0, 0, 70, 52), 8), ((152, 118, 88, 82), 6), ((80, 20, 50, 45), 5)]
+
+
+@pytest.fixture(scope="module")
+def photos():
+    rng = np.random.default_rng(7)
+    return [Image.fromarray(smooth_photo(rng, 200, 240)), Image.fromarray(textured_photo(rng, 200, 240))]
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_several_mosaics_exact_boxes_sizes_and_offsets(photos, which):
+    image = photos[which]
+    for box, size in BOXES:
+        image = pixelate_region(image, box=box, block_size=size)
+    found = find_mosaics(image)
+    assert len(found) == len(BOXES)
+    for box, size in BOXES:
+        m = match(found, box, size)
+        assert m.box == box  # blocks cut at the right and bottom border are part of the box
+        assert (m.offset[0] - box[0]) % size == 0 and (m.offset[1] - box[1]) % size == 0
+        assert 0 <= m.score <= 1
+
+
+def test_result_types_and_inputs(photos, tmp_path):
+    image = pixelate_region(photos[0], box=(40, 30, 96, 80), block_size=8)
+    image.save(tmp_path / "m.png")
+    for source in (image, np.asarray(image), tmp_path / "m.png", str(tmp_path / "m.png")):
+        (m,) = find_mosaics(source)
+        assert m == Mosaic((40, 30, 96, 80), 8, (40, 30), m.score)
+        assert all(isinstance(v, int) for v in (*m.box, m.block_size, *m.offset)) and isinstance(m.score, float)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "I;16"])
+def test_other_modes(photos, mode):
+    base = photos[1]
+    image = base.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(base.convert("L"), np.uint16) * 257)
+    (m,) = find_mosaics(pixelate_region(image, box=(30, 40, 120, 90), block_size=10))
+    assert m.box == (30, 40, 120, 90) and m.block_size == 10
+
+
+def grid_mosaic(image: Image.Image, box: tuple, size: int, origin: tuple) -> Image.Image:
+    """GIMP Pixelize / Photoshop Mosaic style: means of whole blocks of an image-wide grid, pasted into a box."""
+    values = np.asarray(image, np.float64)
+    h, w = values.shape[:2]
+    rows, cols = (np.arange(h) - origin[1]) // size, (np.arange(w) - origin[0]) // size
+    key = (rows - rows.min())[:, None] * (w + size) + (cols - cols.min())[None]
+    out = values.copy()
+    for c in range(3):
+        sums = np.bincount(key.ravel(), weights=values[..., c].ravel())
+        out[..., c] = np.round(sums / np.maximum(np.bincount(key.ravel()), 1))[key]
+    x, y, bw, bh = box
+    result = values.copy()
+    result[y : y + bh, x : x + bw] = out[y : y + bh, x : x + bw]
+    return Image.fromarray(result.astype(np.uint8))
+
+
+def test_image_wide_grid_with_partial_blocks_on_every_side(photos):
+    box = (33, 27, 150, 118)  # the grid starts at (3, 5): partial blocks on all four sides
+    (m,) = find_mosaics(grid_mosaic(photos[1], box, 12, (3, 5)))
+    assert m.box == box and m.block_size == 12
+    assert (m.offset[0] - 3) % 12 == 0 and (m.offset[1] - 5) % 12 == 0
+
+
+def test_sampled_mosaic(photos):
+    x, y, w, h = 50, 40, 140, 105
+    region = photos[1].crop((x, y, x + w, y + h)).resize((w // 7, h // 7), Image.NEAREST).resize((w, h), Image.NEAREST)
+    image = photos[1].copy()
+    image.paste(region, (x, y))
+    (m,) = find_mosaics(image)
+    assert m.box == (x, y, w, h) and m.block_size == 7
+
+
+@pytest.mark.parametrize("quality", [95, 85])
+def test_jpeg(photos, quality):
+    image = photos[1]
+    truths = [((20, 16, 104, 88), 8), ((140, 90, 96, 100), 12)]
+    for box, size in truths:
+        image = pixelate_region(image, box=box, block_size=size)
+    found = find_mosaics(jpeg(image, quality))
+    assert len(found) == 2
+    for box, size in truths:
+        assert iou(match(found, box, size).box, box) >= 0.9
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_whole_image_upscaled(photos, factor):
+    image = pixelate_region(photos[1], box=(30, 20, 100, 80), block_size=6)
+    big = image.resize((image.width * factor, image.height * factor), Image.NEAREST)
+    (m,) = find_mosaics(big)
+    assert m.block_size == 6 * factor
+    assert m.box == (30 * factor, 20 * factor, 100 * factor, 80 * factor)
+
+
+def ui_screenshot(seed: int) -> Image.Image:
+    """A flat UI: title bar, buttons, a side panel with text, a table with grid lines, flat swatches."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (400, 300), (236, 239, 242))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 400, 28), fill=(33, 150, 243))
+    for i in range(5):
+        draw.rounded_rectangle((8 + 40 * i, 36, 40 + 40 * i, 60), 4, fill=(76, 175, 80), outline=(200, 200, 200))
+        draw.text((14 + 40 * i, 42), "Btn", fill=(0, 0, 0))
+    draw.rectangle((0, 68, 120, 300), fill=(250, 250, 250))
+    for i in range(8):
+        draw.text((10, 78 + 20 * i), f"Item {i}", fill=(40, 40, 40))
+    for r in range(7):
+        draw.rectangle((130, 80 + 20 * r, 380, 100 + 20 * r), fill=(255, 255, 255) if r % 2 else (245, 247, 250))
+        for c in range(5):
+            draw.text((134 + 50 * c, 84 + 20 * r), str(int(rng.integers(0, 999))), fill=(20, 20, 20))
+        draw.line((130, 80 + 20 * r, 380, 80 + 20 * r), fill=(200, 200, 200))
+    for c in range(6):
+        draw.line((130 + 50 * c, 80, 130 + 50 * c, 220), fill=(200, 200, 200))
+    for i in range(8):
+        for j in range(2):
+            colour = tuple(int(v) for v in rng.integers(0, 256, 3))
+            draw.rectangle((130 + 24 * i, 240 + 24 * j, 146 + 24 * i, 256 + 24 * j), fill=colour, outline=(90, 90, 90))
+    return image
+
+
+def test_no_false_alarms_on_clean_images():
+    rng = np.random.default_rng(11)
+    clean = [Image.fromarray(smooth_photo(rng, 160, 200)) for _ in range(3)]
+    clean += [Image.fromarray(textured_photo(rng, 160, 200)) for _ in range(3)]
+    flat = np.full((160, 200, 3), 200, np.uint8)
+    flat[:, 100:] = (40, 90, 160)  # two flat walls
+    clean += [Image.fromarray(flat), ui_screenshot(0), ui_screenshot(1)]
+    for image in clean:
+        assert find_mosaics(image) == []
+        assert find_mosaics(jpeg(image, 85)) == []
+
+
+def test_tiny_and_flat_images():
+    assert find_mosaics(np.zeros((4, 4), np.uint8)) == []
+    assert find_mosaics(np.full((50, 60, 3), 128, np.uint8)) == []
+
+
+def test_cli_detect_prints_json(photos, tmp_path, capsys):
+    pixelate_region(photos[0], box=(40, 30, 96, 80), block_size=8).save(tmp_path / "m.png")
+    photos[0].save(tmp_path / "clean.png")
+    assert main(["detect", str(tmp_path / "m.png"), str(tmp_path / "clean.png")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [r["file"] for r in report] == [str(tmp_path / "m.png"), str(tmp_path / "clean.png")]
+    (m,) = report[0]["mosaics"]
+    assert m["box"] == [40, 30, 96, 80] and m["block_size"] == 8 and m["offset"] == [40, 30]
+    assert 0 <= m["score"] <= 1 and report[1]["mosaics"] == []
+    assert main(["detect", str(tmp_path / "missing.png")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def depixelator():
+    torch.manual_seed(0)
+    return Depixelator(DepixNet(ModelConfig(base_channels=8, depth=2, convs_per_level=1, max_channels=16)))
+
+
+def test_restore_without_a_box_uses_detection(photos, depixelator):
+    image = photos[0]
+    for box, size in BOXES[:2]:
+        image = pixelate_region(image, box=box, block_size=size)
+    restored = depixelator.restore(image)
+    expected = image
+    for box, size in BOXES[:2]:
+        expected = depixelator.restore(expected, box=box, block_size=size, offset=box[:2])
+    assert np.array_equal(np.asarray(restored), np.asarray(expected))
+    assert not np.array_equal(np.asarray(restored), np.asarray(image))
+
+
+def test_restore_without_a_box_and_no_mosaic_says_so(photos, depixelator):
+    with pytest.raises(InputError, match="no pixelated region was found"):
+        depixelator.restore(photos[0])
