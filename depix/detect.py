@@ -169,14 +169,18 @@ def _lattices(across: tuple, down: tuple, shape: tuple[int, int]) -> list[tuple[
                 totals = np.bincount(labels.ravel(), weights=votes.ravel(), minlength=n + 1)
                 for index, sl in enumerate(ndimage.find_objects(labels), start=1):
                     if totals[index] >= 3:
-                        found.append((int(phase), int(totals[index]), sl))
+                        found.append((int(phase), votes * (labels == index), sl))
             groups.append(found)
-        # A mosaic has edges both ways in one place: pair the column groups with the row groups they meet.
-        for ox, nx, sx in groups[0]:
-            for oy, ny, sy in groups[1]:
+        # A mosaic has edges both ways in one place: pair the column groups with the row groups they meet, and
+        # count the votes where they meet (a grid of noise all over the image must not lend its votes).
+        for ox, vx, sx in groups[0]:
+            for oy, vy, sy in groups[1]:
                 r0, r1 = max(sx[0].start, sy[0].start), min(sx[0].stop, sy[0].stop)
                 c0, c1 = max(sx[1].start, sy[1].start), min(sx[1].stop, sy[1].stop)
-                if r0 < r1 and c0 < c1 and nx + ny >= 8:
+                if r0 >= r1 or c0 >= c1:
+                    continue
+                nx, ny = int(vx[r0:r1, c0:c1].sum()), int(vy[r0:r1, c0:c1].sum())
+                if nx >= 3 and ny >= 3 and nx + ny >= 8:
                     window = (max(0, (c0 - 1) * tile), max(0, (r0 - 1) * tile), min(w, (c1 + 1) * tile),
                               min(h, (r1 + 1) * tile))  # fmt: skip
                     # Votes grow as area / size: weigh by size so large blocks compete; codec grids come last.
@@ -196,7 +200,7 @@ class _Cells:
     spread: np.ndarray  # largest value range of a channel inside the cell
     inner: np.ndarray  # mean |luma step| between neighbours inside the cell
     line: np.ndarray  # the largest mean |luma step| along a line inside the cell
-    outline: np.ndarray  # a one-pixel line along a border inside the cell
+    outline: np.ndarray  # a step on a line next to a border inside the cell (a drawn outline, a shifted grid)
     colour: np.ndarray  # (C, rows, cols) cell means
     right: np.ndarray  # (rows, cols - 1) mean |luma step| across the border to the right neighbour
     down: np.ndarray  # (rows - 1, cols) the same to the neighbour below
@@ -219,14 +223,20 @@ def _cells(values: np.ndarray, luma: np.ndarray, size: int, ox: int, oy: int, wi
     # The strongest line of steps inside (not next to the border, where compression ripples gather): an edge
     # inside a cell (a drawn shape, a lattice too large) shows there when the mean over the cell hides it.
     across, along = np.abs(np.diff(cell, axis=3)).mean(axis=1), np.abs(np.diff(cell, axis=1)).mean(axis=3)
-    if size >= 5:
-        across, along = across[:, :, 1:-1], along[:, 1:-1]
-    line = np.maximum(across.max(axis=2), along.max(axis=1))
+    inside = slice(1, -1) if size >= 5 else slice(None)
+    line = np.maximum(across[:, :, inside].max(axis=2), along[:, inside].max(axis=1))
     cols = size * np.arange(1, nc)
     right = np.abs(lum[:, cols] - lum[:, cols - 1]).reshape(nr, size, nc - 1).mean(axis=1)
     rows = size * np.arange(1, nr)
     down = np.abs(lum[rows] - lum[rows - 1]).reshape(nr - 1, nc, size).mean(axis=2)
     outline = _outlined(lum, size) | _outlined(lum.T, size).T
+    # A lattice one pixel off puts the blocks' steps on the lines next to the cell borders, and ripples on the
+    # borders: the lines next to a border must not step much more than the border itself.
+    borders = _spread(right, down, (nr, nc))
+    present = _spread(np.ones_like(right, bool), np.ones_like(down, bool), (nr, nc), bool)
+    next_lines = (across[:, :, 0], across[:, :, -1], along[:, 0], along[:, -1])
+    for line_next, border, there in zip(next_lines, borders, present, strict=True):
+        outline |= there & (line_next > np.maximum(3.0, 1.5 * border))
     return _Cells(size, gx0, gy0, spread, inner, line, outline, colour, right, down)
 
 
@@ -405,7 +415,12 @@ def _accept(f: dict) -> bool:
         return True
     # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
     return (
-        f["cells"] >= 40 and f["density"] >= 0.9 and f["colours"] >= 10 and f["ripple"] <= 0.5 and not f["codec_grid"]
+        f["cells"] >= 40
+        and f["density"] >= 0.9
+        and f["colours"] >= 10
+        and f["step"] >= 1.5
+        and f["ripple"] <= 0.5
+        and not f["codec_grid"]
     )
 
 
