@@ -322,8 +322,11 @@ def _verify(
         if not _accept(features):
             continue
         bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
-        box = _with_partial_blocks(values, luma, size, (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size),
-                                   lossless)  # fmt: skip
+        edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
+        if not lossless:
+            edges = _lossy_trim(luma, size, edges)
+            bx, by = edges[:2]
+        box = _with_partial_blocks(values, luma, size, edges, lossless)
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
     return out
@@ -460,6 +463,35 @@ def _partial(
         if np.mean(widths >= width) >= 0.6:
             return width
     return 0
+
+
+def _grid_lines_go_on(luma: np.ndarray, size: int, lo: int, rows: int, cols: np.ndarray) -> np.ndarray:
+    """For columns of the image: the steps where rows lo + k * size meet, and the ripples between them."""
+    d = np.abs(np.diff(luma[lo : lo + rows * size, cols], axis=0))
+    on_line = (np.arange(d.shape[0]) + 1) % size == 0
+    return d[on_line].mean(axis=0), d[~on_line].mean(axis=0)
+
+
+def _lossy_trim(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A lossy box of full cells (x0, y0, x1, y1) without an outer line of cells where the grid does not go on.
+
+    Across a row of blocks the lattice's columns step and the columns in between stay calm; a row of smooth
+    exterior cells next to the mosaic (calm too, and stepping into it) shows no such columns. Only a line
+    that lacks them next to one that has them is cut: a smooth part of the mosaic lacks them too.
+    """
+    x0, y0, x1, y1 = edges
+    if x1 - x0 < 3 * size or y1 - y0 < 3 * size:
+        return edges
+
+    def marked(image: np.ndarray, at: int, span: tuple[int, int]) -> float:
+        steps, ripples = _grid_lines_go_on(image, size, span[0], (span[1] - span[0]) // size, np.arange(at, at + size))
+        return float(np.mean(steps >= 2.0 * ripples + 0.5))
+
+    cut = []
+    for image, (a0, a1), span in ((luma, (x0, x1), (y0, y1)), (luma.T, (y0, y1), (x0, x1))):
+        for outer, inner in ((a0, a0 + size), (a1 - size, a1 - 2 * size)):
+            cut.append(marked(image, outer, span) < 0.25 and marked(image, inner, span) >= 0.75)
+    return x0 + size * cut[0], y0 + size * cut[2], x1 - size * cut[1], y1 - size * cut[3]
 
 
 def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int:
