@@ -1,9 +1,18 @@
 """Finding mosaics automatically: where an image was pixelated, its block size and its grid origin.
 
-A mosaic leaves block edges: steps in value that are flat on both sides, run straight along a whole block
-and repeat at one spacing. Regions dense in such steps give a lattice (block size and origin); the lattice
-is then checked cell by cell (constant cells that differ from their neighbours) and the checked cells,
-with partial blocks at the border, give the box.
+A mosaic leaves block edges: steps that are flat on both sides and run straight along a whole block.
+1. Edges: in bands of 8 rows (columns), the columns (rows) where most rows step; the gap to the next edge
+   of the band, when it is a block size, is a vote for that size and the edge's phase.
+2. Lattices: where column votes and row votes of one size meet, each pair of phases is a candidate grid,
+   heavier ones first.
+3. Cells: on a candidate grid every cell is checked. Lossless images: a mosaic's cells are exactly constant.
+   After JPEG: calm inside compared with the steps at its borders, and two cells differ by a step right at
+   their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
+   box with the largest sum of votes wins); a flat exterior, a wall or a white page, votes against.
+4. The box is accepted on dense, many-coloured cells with clear steps, then grown by the partial blocks cut
+   at its border.
+A whole image upscaled by nearest neighbour (k x k constant cells from the origin) is first brought back to
+its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
 """
 
 from dataclasses import dataclass
@@ -308,7 +317,6 @@ def _verify(
             continue
         steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
         features = {
-            "size": size,
             "codec_grid": _codec_grid(size, cells.x0, cells.y0),
             "constant": int(np.count_nonzero(consistent[r0:r1, c0:c1])),
             "lossless": lossless,
