@@ -65,3 +65,16 @@ def test_distributed_two_cpu_processes(photo_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "stopped at step 6" in result.stdout
     assert (tmp_path / "ck" / "model.safetensors").exists()
+
+
+def test_fit_schedule_ends_the_cosine_when_time_runs_out(photo_dir, tmp_path):
+    extra = ("--max-steps", "1000000", "--minutes", "0.4", "--fit-schedule")
+    result = subprocess.run(train_command(photo_dir, tmp_path, *extra), capture_output=True, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    fitted = [line for line in (result.stdout + result.stderr).splitlines() if "schedule fitted" in line]
+    assert len(fitted) == 1
+    max_steps = int(fitted[0].split()[-1])
+    assert 250 < max_steps < 1000000
+    state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
+    assert state["max_steps"] == max_steps  # a resume keeps the fitted schedule

@@ -37,6 +37,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--checkpoint-dir", type=Path, help="exported best weights (default checkpoints/<name>)")
     parser.add_argument("--minutes", type=float, help="stop (and save) after this much training time")
     parser.add_argument("--max-steps", type=int, help="override the config's optim.max_steps")
+    parser.add_argument(
+        "--fit-schedule",
+        action="store_true",
+        help="with --minutes: measure the speed, then shorten max_steps so the schedule ends when time runs out",
+    )
     parser.add_argument("--manifest", type=Path, help="override the config's corpus manifest")
     parser.add_argument("--push-to-hub", metavar="REPO", help="upload the exported checkpoint to this HF repo")
     return parser.parse_args()
@@ -62,8 +67,8 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
 
 def training_batch(data: dict, device: torch.device) -> tuple[Batch, torch.Tensor]:
     """Mosaic a batch of views as the course does (truncated block means) and prepare the network input."""
-    images = data["images"].to(device, torch.float32)
-    rects = data["rects"].to(device)
+    images = data["images"].to(device, non_blocking=True).float()
+    rects = data["rects"].to(device, non_blocking=True)
     n, _, h, w = images.shape
     rows = torch.arange(h, device=device).view(1, 1, h, 1)
     cols = torch.arange(w, device=device).view(1, 1, 1, w)
@@ -168,6 +173,7 @@ def main() -> None:
         if device.type == "cpu":
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     main_process = rank == 0
+    torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
     torch.manual_seed(config["seed"])
 
     model = DepixNet(ModelConfig(**config["model"])).to(device)
@@ -186,6 +192,8 @@ def main() -> None:
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         step, best, elapsed = state["step"], state["best"], state["elapsed"]
+        if not args.max_steps:  # a fitted schedule stays fitted
+            optim["max_steps"] = state.get("max_steps", optim["max_steps"])
     trainer = DistributedDataParallel(model) if distributed else model
 
     manifest = Path(config["manifest"])
@@ -195,7 +203,11 @@ def main() -> None:
     batch_size = optim["batch_size"] // world
     batches = ViewBatches(photos, batch_size, view_config, config["seed"], rank, step)
     loader = torch.utils.data.DataLoader(
-        batches, batch_size=None, num_workers=run["workers"], prefetch_factor=4 if run["workers"] else None
+        batches,
+        batch_size=None,
+        num_workers=run["workers"],
+        prefetch_factor=4 if run["workers"] else None,
+        pin_memory=device.type == "cuda",
     )
     if main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -212,6 +224,7 @@ def main() -> None:
             "step": step,
             "best": best,
             "elapsed": elapsed,
+            "max_steps": optim["max_steps"],
         }
         torch.save(state, run_dir / "state.tmp")
         os.replace(run_dir / "state.tmp", state_path)  # a kill during the write keeps the old state
@@ -220,6 +233,7 @@ def main() -> None:
     budget_end = started + 60 * args.minutes if args.minutes else math.inf
     progress = tqdm(total=optim["max_steps"], initial=step, disable=not main_process, dynamic_ncols=True)
     window_start, window_samples, losses = time.time(), 0, []
+    start_step, timing_start = step, None
     for data in loader:
         if step >= optim["max_steps"] or time.time() >= budget_end:
             break
@@ -240,6 +254,16 @@ def main() -> None:
         losses.append(loss.item())
         window_samples += batch_size * world
         progress.update(1)
+        if args.fit_schedule and args.minutes and step == start_step + 50:
+            timing_start = time.time()  # after the warm-up of workers and kernels
+        if timing_start and step == start_step + 250:
+            remaining = budget_end - time.time()
+            fitted = torch.tensor(step + int(0.98 * 200 * remaining / (time.time() - timing_start)), device=device)
+            if distributed:
+                dist.broadcast(fitted, 0)  # every process must stop at the same step
+            optim["max_steps"] = int(fitted)
+            progress.total = optim["max_steps"]
+            progress.write(f"schedule fitted to the time left: max_steps {optim['max_steps']}")
         if not main_process:
             continue
         if step % run["save_every"] == 0 or step % run["val_every"] == 0:

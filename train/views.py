@@ -45,14 +45,16 @@ def load_photos(paths: list[Path], max_side: int) -> list[np.ndarray]:
     return photos
 
 
-def make_view(photo: np.ndarray, rng: np.random.Generator, config: ViewConfig) -> np.ndarray:
-    """One (side, side) uint8 grayscale view: the whole photo or a random crop, turned, flipped and grayed."""
+def make_view(photo: np.ndarray, whole: np.ndarray, rng: np.random.Generator, config: ViewConfig) -> np.ndarray:
+    """One (side, side) uint8 grayscale view: the whole photo or a random crop, turned, flipped and grayed.
+
+    whole is the photo shrunk to the view size as the challenge does (shrink_to_square), computed once per photo.
+    """
     side = config.view_size
-    image = Image.fromarray(photo)
     if rng.random() < config.whole_fraction:
-        view = shrink_to_square(image, side)[0]
-        rgb = None
+        view = whole
     else:
+        image = Image.fromarray(photo)
         h, w = photo.shape[:2]
         crop = int(round(np.exp(rng.uniform(np.log(side), np.log(min(h, w))))))
         left, top = int(rng.integers(w - crop, endpoint=True)), int(rng.integers(h - crop, endpoint=True))
@@ -91,6 +93,7 @@ class ViewBatches(IterableDataset):
         self, photos: list[np.ndarray], batch_size: int, config: ViewConfig, seed: int, rank: int, start_step: int
     ) -> None:
         self.photos = photos
+        self.wholes = [shrink_to_square(Image.fromarray(photo), config.view_size)[0] for photo in photos]
         self.batch_size = batch_size
         self.config = config
         self.seed = seed
@@ -105,7 +108,7 @@ class ViewBatches(IterableDataset):
             # Seeding by (seed, rank, step) makes every batch reproducible, also after a resume.
             rng = np.random.default_rng([self.seed, self.rank, step])
             picks = rng.integers(len(self.photos), size=self.batch_size)
-            images = np.stack([make_view(self.photos[i], rng, self.config) for i in picks])
+            images = np.stack([make_view(self.photos[i], self.wholes[i], rng, self.config) for i in picks])
             rects = [draw_rectangle(rng, self.config.view_size, self.config) for _ in picks]
             yield {"images": torch.from_numpy(images[:, None]), "rects": torch.tensor(rects)}
             step += workers
