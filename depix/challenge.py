@@ -99,7 +99,8 @@ def model_predictions(
         ]
         pixelated = torch.from_numpy(chunk_images).to(device, torch.float32)
         unknown = torch.from_numpy(~chunk_known).to(device)
-        restored = restore_batch(model, pixelated, unknown, torch.tensor(sizes), torch.tensor(boxes)[:, :2], tta=tta)
+        sizes, offsets = torch.tensor(sizes, device=device), torch.tensor(boxes, device=device)[:, :2]
+        restored = restore_batch(model, pixelated, unknown, sizes, offsets, tta=tta)
         restored = restored.round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         predictions += [r[~k] for r, k in zip(restored, chunk_known, strict=True)]
     return predictions
