@@ -83,7 +83,7 @@ def model_predictions(
     model: DepixNet | None,
     images: Sequence[np.ndarray],
     knowns: Sequence[np.ndarray],
-    batch_size: int = 256,
+    batch_size: int = 128,
     tta: bool = False,
 ) -> list[np.ndarray]:
     """The model's predictions of the unknown pixels (None: the membrane fill), rounded and clipped to uint8."""

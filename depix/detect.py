@@ -27,7 +27,7 @@ from depix.images import open_image, to_planes
 MIN_BLOCK, MAX_BLOCK = 3, 64
 TILE = 16  # candidate regions are found on a grid of TILE x TILE tiles
 BAND = 8  # block edges are found in bands of BAND rows (or columns)
-MAX_CANDIDATES = 48  # lattices checked per image, most voted first (bounds the time on busy images)
+MAX_CANDIDATES = 24  # lattices checked per image, most voted first (bounds the time on busy images)
 UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
 STRONG = 3.0  # a mean luma step (0..255) across a cell's borders that counts as evidence of block edges
 
@@ -150,6 +150,9 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
     found: list[Mosaic] = []
     claimed = np.zeros((h, w), bool)
     for _, size, ox, oy, window in _lattices(across, (xd, yd, sd), (h, w)):
+        x0, y0, x1, y1 = window
+        if claimed[y0:y1, x0:x1].mean() > 0.5:
+            continue  # mostly a mosaic found already: its edges also vote for multiples of its size
         for m in _verify(values, luma, size, ox, oy, window, claimed):
             bx, by, bw, bh = m.box
             claimed[by : by + bh, bx : bx + bw] = True
@@ -189,7 +192,10 @@ def _lattices(across: tuple, down: tuple, shape: tuple[int, int]) -> list[tuple[
                 if r0 >= r1 or c0 >= c1:
                     continue
                 nx, ny = int(vx[r0:r1, c0:c1].sum()), int(vy[r0:r1, c0:c1].sum())
-                if nx >= 3 and ny >= 3 and nx + ny >= 8:
+                # A mosaic votes from most of its tiles (about 2 tile / size edges by tile / BAND bands, both
+                # ways); noise that happens to fit a grid votes here and there.
+                density = (nx + ny) / ((r1 - r0) * (c1 - c0) * 2 * (tile / size) * (tile / BAND))
+                if nx >= 3 and ny >= 3 and nx + ny >= 8 and density >= 0.025:
                     window = (max(0, (c0 - 1) * tile), max(0, (r0 - 1) * tile), min(w, (c1 + 1) * tile),
                               min(h, (r1 + 1) * tile))  # fmt: skip
                     # Votes grow as area / size: weigh by size so large blocks compete; codec grids come last.

@@ -113,3 +113,15 @@ def test_restore_errors(tmp_path, args, message):
     result = run_cli("restore", tmp_path / "a.png", "-o", tmp_path / "b.png", "--checkpoint", tmp_path / "ck", *args)
     assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_challenge_with_the_shipped_model_beats_identity_and_tta_is_the_default(photo_dir, tmp_path):
+    test_set, targets = tmp_path / "test_set.pkl", tmp_path / "targets.bin"
+    assert main(["make-testset", str(photo_dir), "-o", str(test_set), "--targets", str(targets), "--per-image", "4"]) == 0
+    scores = {}
+    for name, extra in (("identity", ["--baseline", "identity"]), ("tta", []), ("plain", ["--no-tta"])):
+        assert main(["challenge", str(test_set), "-o", str(tmp_path / f"{name}.bin"), *extra]) == 0
+        truth, predicted = deserialize(targets.read_bytes()), deserialize((tmp_path / f"{name}.bin").read_bytes())
+        scores[name] = np.mean([np.sqrt(np.mean((p.astype(float) - t) ** 2)) for p, t in zip(predicted, truth)])
+    assert scores["tta"] < 0.8 * scores["identity"] and scores["plain"] < 0.8 * scores["identity"]
+    assert (tmp_path / "tta.bin").read_bytes() != (tmp_path / "plain.bin").read_bytes()

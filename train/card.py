@@ -29,7 +29,7 @@ def write_card(directory: Path, config: dict, metrics: dict, parameters: int) ->
 license: cc-by-sa-4.0
 tags: [image-restoration, depixelation, pytorch]
 ---
-# {config["name"]}: a depixelation U-Net
+# {directory.name}: a depixelation U-Net
 
 Restores the pixelated (mosaic) region of a grayscale image. Input: the pixelated image, the mask of unknown
 pixels, the block size and grid; it starts from a classical membrane fill (the smoothest image that keeps every
@@ -41,7 +41,8 @@ channel by channel.
 Real photos from Debian and PyPI packages (see the corpus manifest: every photo's source, path and licence,
 CC-BY / CC-BY-SA / GPL / public domain and others); views at the challenge scale (whole photos shrunk to 64x64)
 and random crops at several scales, grayscale, flips and turns.
-Corpus manifest sha256: `{config.get("manifest_sha256", "?")}`.
+Corpus manifest sha256: `{config.get("manifest_sha256", "?")}`; training config `{config["name"]}`
+(train/configs/).
 
 ## Metrics
 Challenge-style validation set built from the corpus's validation photos (64x64 grayscale, course ranges:
