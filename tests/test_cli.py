@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+from depix.challenge import score
 from depix.cli import main
 from depix.serialization import deserialize, load_test_set
 
@@ -117,11 +118,12 @@ def test_restore_errors(tmp_path, args, message):
 
 def test_challenge_with_the_shipped_model_beats_identity_and_tta_is_the_default(photo_dir, tmp_path):
     test_set, targets = tmp_path / "test_set.pkl", tmp_path / "targets.bin"
-    assert main(["make-testset", str(photo_dir), "-o", str(test_set), "--targets", str(targets), "--per-image", "4"]) == 0
+    made = main(["make-testset", str(photo_dir), "-o", str(test_set), "--targets", str(targets), "--per-image", "4"])
+    assert made == 0
     scores = {}
     for name, extra in (("identity", ["--baseline", "identity"]), ("tta", []), ("plain", ["--no-tta"])):
         assert main(["challenge", str(test_set), "-o", str(tmp_path / f"{name}.bin"), *extra]) == 0
-        truth, predicted = deserialize(targets.read_bytes()), deserialize((tmp_path / f"{name}.bin").read_bytes())
-        scores[name] = np.mean([np.sqrt(np.mean((p.astype(float) - t) ** 2)) for p, t in zip(predicted, truth)])
+        predicted = deserialize((tmp_path / f"{name}.bin").read_bytes())
+        scores[name] = score(predicted, deserialize(targets.read_bytes()))
     assert scores["tta"] < 0.8 * scores["identity"] and scores["plain"] < 0.8 * scores["identity"]
     assert (tmp_path / "tta.bin").read_bytes() != (tmp_path / "plain.bin").read_bytes()

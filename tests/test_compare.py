@@ -27,6 +27,7 @@ def test_bicubic_baseline_keeps_outside_and_flat_mosaics():
     result = np.asarray(bicubic_baseline(pixelated, region, 8, (7, 5)), float)
     np.testing.assert_array_equal(result[~region], np.asarray(pixelated, float)[~region])
     inside = (slice(5, 29), slice(7, 39))
-    assert np.abs(result[inside] - np.asarray(ramp, float)[inside]).mean() < np.abs(
-        np.asarray(pixelated, float)[inside] - np.asarray(ramp, float)[inside]
-    ).mean()
+    assert (
+        np.abs(result[inside] - np.asarray(ramp, float)[inside]).mean()
+        < np.abs(np.asarray(pixelated, float)[inside] - np.asarray(ramp, float)[inside]).mean()
+    )
