@@ -100,8 +100,8 @@ def to_planes(image: Image.Image) -> Planes:
 
 
 def from_planes(planes: Planes, values: np.ndarray) -> Image.Image:
-    """Rebuild an image in the original mode from restored planes (rounded and clipped)."""
-    values = np.clip(np.round(values), 0, planes.maximum)
+    """Rebuild an image in the original mode from restored planes (rounded and clipped in place)."""
+    values = np.clip(np.round(values, out=values), 0, planes.maximum, out=values)  # in place: big images
     if planes.work_mode == "F":
         image = Image.fromarray(values[0].astype(np.float32), mode="F")
     elif planes.work_mode in ("I", "I;16", "I;16L", "I;16B"):

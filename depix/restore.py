@@ -137,9 +137,8 @@ class Depixelator:
                 offset = found[1] if found and found[0] % block_size == 0 else (int(xs.min()), int(ys.min()))
         # A box is restored exactly as marked (blocks cut at its border); a mask takes every block it touches.
         region = marked if box is not None else snap_to_grid(marked, block_size, offset)
-        scale = 255.0 / planes.maximum
-        restored = self.restore_planes(planes.values * scale, region, block_size, offset, scale, tta) / scale
-        return from_planes(planes, np.where(region, restored, planes.values))
+        self.restore_planes(planes.values, region, block_size, offset, planes.maximum, tta)
+        return from_planes(planes, planes.values)
 
     def _restore_found(self, picture: Image.Image, tta: bool) -> Image.Image:
         """Restore every mosaic that find_mosaics locates, one after another."""
@@ -157,17 +156,21 @@ class Depixelator:
         region: np.ndarray,
         block_size: int,
         offset: tuple[int, int],
-        step: float = 1.0,
+        maximum: float = 255.0,
         tta: bool = False,
-    ) -> np.ndarray:
-        """Restore a region of (C, H, W) planes on the 0..255 scale; only a margin around it is processed."""
+    ) -> None:
+        """Restore a region of (C, H, W) float planes in place; only a margin around the region is processed."""
         height, width = region.shape
         ys, xs = np.nonzero(region)
         margin = max(16, 2 * block_size)
         top, left = max(0, ys.min() - margin), max(0, xs.min() - margin)
         bottom, right = min(height, ys.max() + 1 + margin), min(width, xs.max() + 1 + margin)
-        crop = torch.from_numpy(np.ascontiguousarray(values[:, top:bottom, left:right])).to(self.device)
-        unknown = torch.from_numpy(region[top:bottom, left:right]).to(self.device)
+        # The network works on the 0..255 scale, where one level of the image is `step` (1 for 8-bit images).
+        step = 255.0 / maximum
+        window = values[:, top:bottom, left:right]
+        crop = torch.from_numpy(window * np.float32(step)).to(self.device)
+        inside = region[top:bottom, left:right]
+        unknown = torch.from_numpy(inside).to(self.device)
         channels = crop.shape[0]
         pixelated = crop.unsqueeze(1)
         unknown = unknown.expand(channels, 1, *unknown.shape)
@@ -176,19 +179,16 @@ class Depixelator:
         factor = _reduction(block_size)
         # Channels share one pass when small; large crops go one channel at a time to bound memory.
         chunk = max(1, min(channels, 2_000_000 // pixelated[0].numel()))
-        parts = []
         for c in range(0, channels, chunk):
             part = slice(c, c + chunk)
             if factor == 1:
-                parts.append(restore_batch(self.model, pixelated[part], unknown[part], sizes[part], origin[part],
-                                           "any", tta, step))  # fmt: skip
+                out = restore_batch(self.model, pixelated[part], unknown[part], sizes[part], origin[part], "any",
+                                    tta, step)  # fmt: skip
             else:
-                parts.append(self._restore_reduced(pixelated[part], unknown[part], block_size, origin[part], factor,
-                                                   step, tta))  # fmt: skip
-        out = torch.cat(parts)
-        result = values.copy()
-        result[:, top:bottom, left:right] = out[:, 0].cpu().numpy()
-        return result
+                out = self._restore_reduced(pixelated[part], unknown[part], block_size, origin[part], factor, step,
+                                            tta)  # fmt: skip
+            restored = out[:, 0].cpu().numpy() / step
+            window[part] = np.where(inside, restored, window[part])  # pixels outside the region keep their bits
 
     def _restore_reduced(
         self,
