@@ -1,18 +1,23 @@
 """depix web demo: restore pixelated regions of photos in the browser, plus /restore and /pixelate API endpoints.
 
 Run: python app.py [--host 127.0.0.1] [--port 7860] [--share] [--auth USER:PASS] [--checkpoint PATH_OR_REPO_ID]
+                   [--time-limit 60] [--max-file-size 64mb] [--max-pixels 40000000] [--queue-size 64]
 """
 
 import argparse
+import contextvars
 import functools
 import html
 import logging
 import math
 import os
+import re
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,7 @@ from PIL import Image
 
 from depix import Depixelator, InputError, pixelate_region
 from depix.compare import bicubic_baseline, rmse_psnr
-from depix.images import open_image
+from depix.images import MAX_PIXELS, open_image
 from depix.model import DEFAULT_CHECKPOINT
 from depix.mosaic import parse_box, region_mask, snap_to_grid
 
@@ -36,7 +41,9 @@ MANUAL_BLOCK = "Set by hand"
 DEFAULT_BLOCK = 12
 PIXELATE_DEFAULT_BLOCK = 16  # what block size 0 means for /pixelate, where nothing can be estimated
 MIN_SIDE = 4  # a marked region narrower than this holds no mosaic worth restoring
-MAX_FILE_SIZE = "64mb"
+MAX_FILE_SIZE = "64mb"  # uploads above this are refused by Gradio before they reach a handler
+TIME_LIMIT = 60.0  # seconds a request may take before the user gets an error instead of the result
+QUEUE_SIZE = 64  # requests waiting beyond this are turned away at once ("This application is currently busy")
 CACHE_SWEEP = (600, 3600)  # every 10 minutes, delete uploads and results older than an hour
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 NO_DETECTION = "Automatic detection is not available yet: mark the region with the brush or type a box"
@@ -105,16 +112,48 @@ def _error(message: str) -> gr.Error:
     return gr.Error(_sentence(message), print_exception=False)
 
 
+def time_limited(seconds: float, workers: int) -> Callable[[Callable], Callable]:
+    """A decorator: the handler runs on a worker thread, and after `seconds` its caller gets a gr.Error instead.
+
+    Python cannot stop a thread, so a computation that runs over is abandoned, not stopped: it finishes in its
+    worker and its result is dropped (one not started yet, waiting for a worker, is cancelled). The workers are
+    shared and as many as the queue runs at once, so abandoned computations never take more CPU than the queue
+    would give to requests anyway; while they hold workers, new requests wait, and the wait counts towards their
+    own limit, so nobody waits longer than `seconds`.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depix-handler")
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            # In the caller's context: gr.Progress finds its event through context variables.
+            future = pool.submit(contextvars.copy_context().run, fn, *args, **kwargs)
+            try:
+                return future.result(timeout=seconds)
+            except FutureTimeout:
+                future.cancel()
+                logger.warning("%s took longer than %g s: abandoned", fn.__name__, seconds)
+                raise gr.Error(
+                    f"Processing took longer than {seconds:g} s, the limit on this server: try a smaller image "
+                    "or region, or try again when the server is less busy.",
+                    print_exception=False,
+                ) from None
+
+        return wrapper
+
+    return decorate
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # From the page's inputs to the library's arguments.
 
 
-def editor_image(value: dict | None) -> Image.Image:
+def editor_image(value: dict | None, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """The uploaded photo from an ImageEditor value, size-checked; opaque RGBA becomes RGB."""
     background = value.get("background") if isinstance(value, dict) else None
     if background is None:
         raise _error(NO_IMAGE)
-    image = open_image(background)
+    image = open_image(background, max_pixels)
     if image.mode == "RGBA" and image.getchannel("A").getextrema() == (255, 255):
         image = image.convert("RGB")  # the editor always sends RGBA; an opaque photo should come back as RGB
     return image
@@ -328,8 +367,13 @@ def save_png(image: Image.Image, name: str) -> str:
 # Event handlers.
 
 
-def make_handlers(depixelator: Depixelator) -> dict[str, Callable]:
-    """The page's and the API's event handlers, bound to one loaded model (and nothing else shared)."""
+def make_handlers(
+    depixelator: Depixelator, time_limit: float = TIME_LIMIT, concurrency: int = 2
+) -> dict[str, Callable]:
+    """The page's and the API's event handlers, bound to one loaded model, each limited to time_limit seconds.
+
+    concurrency: how many requests of each handler the queue runs at once.
+    """
 
     @friendly_errors
     def run(
@@ -343,7 +387,7 @@ def make_handlers(depixelator: Depixelator) -> dict[str, Callable]:
         """The main button: restore, or pixelate-then-restore in the try-it mode."""
         started = time.perf_counter()
         progress(0.05, desc="Reading the image")
-        image = editor_image(editor)
+        image = editor_image(editor, depixelator.max_pixels)
         painted = editor_mask(editor, image.size)
         box, mask = parse_region(image, box_text, painted)
         note = ""
@@ -388,7 +432,7 @@ def make_handlers(depixelator: Depixelator) -> dict[str, Callable]:
     @friendly_errors
     def detect(editor: dict | None) -> tuple[str, str]:
         """The Detect button: find mosaics, put the first box in the box field, list all in the status line."""
-        image = editor_image(editor)
+        image = editor_image(editor, depixelator.max_pixels)
         found = _find_mosaics(image)
         if not found:
             raise _error(NOTHING_FOUND)
@@ -435,7 +479,9 @@ def make_handlers(depixelator: Depixelator) -> dict[str, Callable]:
         size = PIXELATE_DEFAULT_BLOCK if not block_size else _whole_block_size(block_size)
         return save_png(pixelate_region(picture, box=region, block_size=size), "pixelated.png")
 
-    return {"run": run, "detect": detect, "api_restore": api_restore, "api_pixelate": api_pixelate}
+    handlers = {"run": run, "detect": detect, "api_restore": api_restore, "api_pixelate": api_pixelate}
+    limit = time_limited(time_limit, workers=concurrency * len(handlers))
+    return {name: limit(handler) for name, handler in handlers.items()}
 
 
 def mode_changed(mode: str, block_choice: str) -> tuple:
@@ -468,9 +514,11 @@ def readable_image_input(component: gr.Image) -> gr.Image:
 # The page.
 
 
-def build_demo(depixelator: Depixelator, concurrency: int = 2) -> gr.Blocks:
-    """The Gradio Blocks app around a loaded Depixelator."""
-    handlers = make_handlers(depixelator)
+def build_demo(
+    depixelator: Depixelator, concurrency: int = 2, time_limit: float = TIME_LIMIT, queue_size: int = QUEUE_SIZE
+) -> gr.Blocks:
+    """The Gradio Blocks app around a loaded Depixelator (whose max_pixels limits the images)."""
+    handlers = make_handlers(depixelator, time_limit, concurrency)
     with gr.Blocks(title="depix: restore pixelated images", delete_cache=CACHE_SWEEP) as demo:
         gr.Markdown(
             "# depix: restore pixelated images\n"
@@ -589,7 +637,7 @@ def build_demo(depixelator: Depixelator, concurrency: int = 2) -> gr.Blocks:
         block_choice.change(
             mode_changed, [mode, block_choice], [run_button, block_value, try_panel], api_visibility="private"
         )
-    demo.queue(default_concurrency_limit=concurrency, max_size=64)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
 
 
@@ -616,19 +664,28 @@ def launch(
     share: bool = False,
     auth: tuple[str, str] | None = None,
     prevent_thread_lock: bool = False,
+    max_file_size: str | int = MAX_FILE_SIZE,
 ) -> tuple:
-    """Serve the app with the demo's look and upload limit."""
+    """Serve the app with the demo's look and upload limit (bytes, or a size like "64mb")."""
     return demo.launch(
         server_name=host,
         server_port=port,
         share=share,
         auth=auth,
         prevent_thread_lock=prevent_thread_lock,
-        max_file_size=MAX_FILE_SIZE,
+        max_file_size=max_file_size,
         theme=gr.themes.Soft(primary_hue="indigo", secondary_hue="pink"),
         css=CSS,
         footer_links=["api", "gradio"],
     )
+
+
+def file_size(text: str) -> int:
+    """Bytes from a size such as 64mb, 500kb, 1gb or a plain number of bytes (an argparse type)."""
+    match = re.fullmatch(r"(\d+)\s*(b|kb|mb|gb)?", text.strip(), re.IGNORECASE)
+    if not match or int(match[1]) < 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 64mb or 500kb, got {text!r}")
+    return int(match[1]) * 1024 ** ["b", "kb", "mb", "gb"].index((match[2] or "b").lower())
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -640,12 +697,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--auth", metavar="USER:PASS", help="ask for this user name and password")
     p.add_argument("--checkpoint", help="checkpoint folder or Hugging Face repo id (default: the shipped one)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    p.add_argument("--concurrency", type=int, default=2, help="requests processed at the same time")
+    p.add_argument("--concurrency", type=int, default=2, help="requests of each kind processed at the same time")
+    p.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS", help="longest a request may take")
+    p.add_argument("--max-file-size", type=file_size, default=MAX_FILE_SIZE, help="largest upload, e.g. 64mb")
+    p.add_argument("--max-pixels", type=int, default=MAX_PIXELS, help="largest image, in pixels (width x height)")
+    p.add_argument("--queue-size", type=int, default=QUEUE_SIZE, help="requests that may wait; more are turned away")
     args = p.parse_args(argv)
     if args.auth is not None and (":" not in args.auth or not args.auth.split(":", 1)[0]):
         p.error("--auth takes USER:PASS")
-    if args.concurrency < 1:
-        p.error("--concurrency must be at least 1")
+    for name in ("concurrency", "max_pixels", "queue_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if not args.time_limit > 0:  # also refuses nan
+        p.error("--time-limit must be a positive number of seconds")
     return args
 
 
@@ -661,8 +725,10 @@ def main(argv: list[str] | None = None) -> None:
         hint = "" if args.checkpoint else " (train one, or pass --checkpoint FOLDER_OR_REPO_ID)"
         sys.exit(f"error: {e}{hint}")
     logger.info("model loaded on %s in %.2f s", depixelator.device, time.perf_counter() - started)
+    depixelator.max_pixels = args.max_pixels
     auth = tuple(args.auth.split(":", 1)) if args.auth else None
-    launch(build_demo(depixelator, args.concurrency), args.host, args.port, args.share, auth)
+    demo = build_demo(depixelator, args.concurrency, args.time_limit, args.queue_size)
+    launch(demo, args.host, args.port, args.share, auth, max_file_size=args.max_file_size)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,11 @@ import argparse
 import math
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -25,18 +23,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from depix import pixelate_region  # noqa: E402 (after the path set-up, so that it runs from a checkout)
-from depix.model import DEFAULT_CHECKPOINT, DepixNet, ModelConfig, save  # noqa: E402
+from benchmarks.common import ENV, app_checkpoint, app_server  # noqa: E402 (after the path set-up: runs from a checkout)
+from depix import pixelate_region  # noqa: E402
 
-ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 STARTUP = "import sys; sys.path.insert(0, {root!r}); import app; app.load_depixelator({checkpoint!r}, 'cpu')"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -61,21 +51,6 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return math.nan
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 120) -> float:
-    """Seconds until the page answers; raises if the server dies or never answers."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return time.perf_counter() - started
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the app did not answer within {timeout} s")
 
 
 def test_photo(folder: Path, size: int, region: int, block_size: int) -> tuple[Path, str]:
@@ -109,30 +84,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        checkpoint, note = args.checkpoint, ""
-        if checkpoint is None and (DEFAULT_CHECKPOINT / "config.json").exists():
-            checkpoint = str(DEFAULT_CHECKPOINT)
-        elif checkpoint is None:
-            checkpoint = str(folder / "random-weights")
-            save(DepixNet(ModelConfig()), checkpoint)
-            note = " (no shipped checkpoint yet: the shipped architecture with random weights)"
+        checkpoint, note = (args.checkpoint, "") if args.checkpoint else app_checkpoint(folder)
         photo, box = test_photo(folder, args.size, args.region, args.block_size)
         width, height = Image.open(photo).size
 
         startups = [startup_seconds(STARTUP.format(root=str(ROOT), checkpoint=checkpoint)) for _ in range(3)]
         floors = [startup_seconds("import gradio, torch") for _ in range(3)]  # what the app cannot go below
 
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/"
         started = time.perf_counter()
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--checkpoint", checkpoint, "--port", str(port), "--device", "cpu"],
-            env=ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_serving(url, server)
+        with app_server(checkpoint) as (url, server):
             first_page = time.perf_counter() - started
             client = Client(url, verbose=False)
             rows = []
@@ -151,9 +111,6 @@ def main() -> None:
                     assert Image.open(result).size == (width, height)
                 server_cpu = (cpu_seconds(server.pid) - server_cpu) / args.requests
                 rows.append((name, statistics.median(times), percentile(times, 95), server_cpu, len(times)))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
     threads = os.environ.get("OMP_NUM_THREADS", "all")
     print(f"depix web demo on {os.cpu_count()} CPU cores (OMP_NUM_THREADS={threads}), checkpoint {checkpoint}{note}")

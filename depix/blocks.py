@@ -33,7 +33,7 @@ class BlockGrid:
     def mean_packed(self, values: torch.Tensor) -> torch.Tensor:
         """Mean over each block of values given per unknown pixel (in the order of `pixels`)."""
         sums = torch.zeros(self.num_blocks, dtype=values.dtype, device=values.device)
-        return sums.index_add_(0, self.pixel_blocks, values) / self.counts.to(values.dtype)
+        return sums.scatter_add_(0, self.pixel_blocks, values) / self.counts.to(values.dtype)
 
     def spread(self, per_block: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """Image with each unknown pixel set to its block's value and known pixels 0."""

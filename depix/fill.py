@@ -33,28 +33,33 @@ def membrane_fill(
     neighbour_index = torch.stack(neighbours).masked_fill_(torch.stack(neighbours) < 0, count)
     sample = pixels // (h * w)
     per_image = torch.bincount(sample, minlength=n)
+    # Pixels are ordered by image: with equal counts, vectors take the shape (N, count) and per-image scalars
+    # broadcast as (N, 1); otherwise they stay flat and scalars are spread to each image's pixels.
     same_size = bool((per_image == per_image[0]).all())
+    shape = (n, -1) if same_size else (-1,)
 
     def gradient(z: torch.Tensor) -> torch.Tensor:
-        padded = torch.cat([z, z.new_zeros(1)])
-        return degree * z - padded[neighbour_index].sum(0)
+        flat = z.reshape(-1)
+        padded = torch.cat([flat, flat.new_zeros(1)])
+        return (degree * flat - padded[neighbour_index].sum(0)).view(shape)
 
     def project(v: torch.Tensor) -> torch.Tensor:
-        return v - grid.mean_packed(v)[grid.pixel_blocks]
+        flat = v.reshape(-1)
+        return (flat - grid.mean_packed(flat)[grid.pixel_blocks]).view(shape)
 
     def per_image_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        if same_size:  # pixels are ordered by image, so equal counts allow a plain reshape
-            return (a * b).view(n, -1).sum(1).repeat_interleave(per_image)
+        if same_size:
+            return (a * b).sum(1, keepdim=True)
         return torch.zeros(n, device=device).index_add_(0, sample, a * b)[sample]
 
     # Start from the centre of each block's mean interval: it meets every constraint already.
-    z = ((grid.low + grid.high) / 2)[grid.pixel_blocks].to(device)
+    z = ((grid.low + grid.high) / 2)[grid.pixel_blocks].to(device).view(shape)
     if iterations is None:
         # Conjugate gradients converge in about (block side) steps: the block-mean constraints bound the
         # condition number by the block area, whatever the region's size.
         largest = int(grid.counts.max()) if grid.num_blocks else 1
         iterations = int(min(300, max(16, 2.5 * largest**0.5)))
-    residual = -project(gradient(z) - boundary)
+    residual = -project(gradient(z) - boundary.view(shape))
     direction = residual
     rs = per_image_dot(residual, residual)
     for _ in range(iterations):
@@ -69,5 +74,5 @@ def membrane_fill(
         direction = residual + torch.where(active, rs_new / rs.clamp_min(1e-12), 0.0) * direction
         rs = rs_new
     out = image.clone()
-    out[pixels] = z
+    out[pixels] = z.reshape(-1)
     return out.reshape(n, 1, h, w)

@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import types
 import urllib.request
@@ -19,6 +20,7 @@ gr = pytest.importorskip("gradio")
 gradio_client = pytest.importorskip("gradio_client")
 
 import app  # noqa: E402 (after the skip: the demo needs the optional gradio dependency)
+from benchmarks import bench_load  # noqa: E402
 from depix import Depixelator, pixelate_region  # noqa: E402
 from depix.model import DepixNet, ModelConfig, save  # noqa: E402
 from tests.conftest import smooth_photo  # noqa: E402
@@ -44,9 +46,9 @@ def small_checkpoint(folder: Path) -> Path:
     return folder
 
 
-def start_app(checkpoint: Path) -> tuple[gr.Blocks, str]:
-    """Build and launch the demo in this process on a free port; (demo, url)."""
-    demo = app.build_demo(Depixelator.from_pretrained(checkpoint, device="cpu"))
+def start_app(checkpoint: Path, **options) -> tuple[gr.Blocks, str]:
+    """Build and launch the demo in this process on a free port, with build_demo's options; (demo, url)."""
+    demo = app.build_demo(Depixelator.from_pretrained(checkpoint, device="cpu"), **options)
     _, url, _ = app.launch(demo, port=free_port(), prevent_thread_lock=True)
     return demo, url
 
@@ -158,6 +160,71 @@ def test_requests_at_the_same_time_each_get_their_own_result(client, photos):
     for result, source in zip(results, (photos["pixelated"], other, photos["pixelated"], other), strict=True):
         assert np.array_equal(pixels(result)[~box], pixels(source)[~box])
     assert np.array_equal(pixels(results[0]), pixels(results[2]))
+
+
+def test_sixteen_clients_at_once_each_get_their_own_result(server, tmp_path):
+    requests = bench_load.make_requests(tmp_path, clients=16, per_client=1, endpoints=("/pixelate",), size=96)
+    outcomes, _ = bench_load.run_load(server, requests)
+    assert len(outcomes) == 16
+    assert [o.error for o in outcomes if o.error] == []
+    assert all(o.matches for o in outcomes)
+    # The check tells answers apart: another request's answer does not pass.
+    other = tmp_path / "other.png"
+    Image.fromarray(requests[1][0].expected).save(other)
+    assert bench_load.answer_matches(requests[1][0], str(other))
+    assert not bench_load.answer_matches(requests[0][0], str(other))
+
+
+@pytest.fixture
+def slow_pixelate(monkeypatch):
+    """/pixelate waits until the returned event is set (at most 30 s: abandoned work ends by then)."""
+    release = threading.Event()
+
+    def slow(*args, **kwargs):
+        release.wait(30)
+        return pixelate_region(*args, **kwargs)
+
+    monkeypatch.setattr(app, "pixelate_region", slow)
+    yield release
+    release.set()
+
+
+def test_a_request_over_the_time_limit_ends_with_a_clear_message_and_the_server_keeps_serving(
+    checkpoint, photos, slow_pixelate
+):
+    demo, url = start_app(checkpoint, time_limit=1)
+    try:
+        client = gradio_client.Client(url, verbose=False)
+        image = gradio_client.handle_file(str(photos["clean"]))
+        started = time.monotonic()
+        expect_error(client, r"Processing took longer than 1 s, the limit", image, BOX_TEXT, 8, api_name="/pixelate")
+        assert time.monotonic() - started < 10  # the limit, plus the round trip on a busy machine
+        slow_pixelate.set()
+        assert Image.open(client.predict(image, BOX_TEXT, 8, api_name="/pixelate")).size == (176, 120)
+    finally:
+        demo.close()
+
+
+def test_a_full_queue_turns_requests_away_at_once_with_a_clear_message(checkpoint, photos, slow_pixelate):
+    demo, url = start_app(checkpoint, concurrency=1, queue_size=1)
+    try:
+        client = gradio_client.Client(url, verbose=False)
+        image = gradio_client.handle_file(str(photos["clean"]))
+        running = client.submit(image, BOX_TEXT, 8, api_name="/pixelate")
+        waiting = client.submit(image, BOX_TEXT, 8, api_name="/pixelate")
+        deadline = time.monotonic() + 30
+        while waiting.status().code != gradio_client.utils.Status.IN_QUEUE:  # the first runs (held), the second waits
+            assert time.monotonic() < deadline, "the second request never reached the queue"
+            time.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(gradio_client.utils.QueueError, match="Queue is full"):
+            client.predict(image, BOX_TEXT, 8, api_name="/pixelate")
+        assert time.monotonic() - started < 10
+        slow_pixelate.set()
+        for job in (running, waiting):
+            assert Image.open(job.result(timeout=60)).size == (176, 120)
+    finally:
+        demo.close()
 
 
 def test_errors_reach_the_client_as_clear_messages_and_the_server_keeps_serving(client, photos, tmp_path):
@@ -454,7 +521,20 @@ def test_an_unreachable_repo_id_falls_back_to_the_shipped_checkpoint(checkpoint,
     assert "using the shipped checkpoint" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["--auth", "nopassword"], ["--auth", ":pw"], ["--concurrency", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--auth", "nopassword"],
+        ["--auth", ":pw"],
+        ["--concurrency", "0"],
+        ["--time-limit", "0"],
+        ["--time-limit", "nan"],
+        ["--max-file-size", "64 parsecs"],
+        ["--max-file-size", "0mb"],
+        ["--max-pixels", "0"],
+        ["--queue-size", "0"],
+    ],
+)
 def test_bad_options_are_refused(argv):
     with pytest.raises(SystemExit):
         app.parse_args(argv)
@@ -463,3 +543,9 @@ def test_bad_options_are_refused(argv):
 def test_options():
     args = app.parse_args(["--host", "0.0.0.0", "--port", "9000", "--share", "--auth", "me:se:cret"])
     assert (args.host, args.port, args.share, args.auth) == ("0.0.0.0", 9000, True, "me:se:cret")
+    args = app.parse_args([])
+    assert (args.time_limit, args.max_file_size, args.max_pixels, args.queue_size) == (60, 64 << 20, 40_000_000, 64)
+    args = app.parse_args(
+        ["--time-limit", "2.5", "--max-file-size", "500KB", "--max-pixels", "1000", "--queue-size", "3"]
+    )
+    assert (args.time_limit, args.max_file_size, args.max_pixels, args.queue_size) == (2.5, 500 << 10, 1000, 3)
