@@ -1,6 +1,6 @@
 """Colour restoration quality and speed on real photos.
 
-    python -m benchmarks.bench_restore [--checkpoint PATH] [--per-photo 4] [--skip-memory]
+    python -m benchmarks.bench_restore [--checkpoint PATH] [--per-photo 4] [--skip-memory] [--jpeg]
 
 Quality: the corpus's validation photos with a longer side of at least 512 px (scaled to at most 1024),
 regions of 64-256 px, blocks of 8-32 px, pixelated with depix.pixelate_region. Speed: a 1024x1024 RGB photo
@@ -9,6 +9,7 @@ with a 256x256 region at block 16. Memory: peak resident memory restoring a 1024
 """
 
 import argparse
+import io
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,8 @@ from depix import Depixelator, pixelate_region
 from depix.compare import bicubic_baseline
 
 
-def quality(depixelator: Depixelator, per_photo: int) -> None:
+def quality(depixelator: Depixelator, per_photo: int, jpeg: int | None = None) -> dict[str, list[float]]:
+    """Per-region RMSE of each method on the colour photos; jpeg: the mosaic image saved as JPEG at this quality."""
     rng = np.random.default_rng(0)
     classical = Depixelator(None)
     errors: dict[str, list[float]] = {"identity": [], "bicubic": [], "membrane fill": [], "depix": []}
@@ -39,24 +41,44 @@ def quality(depixelator: Depixelator, per_photo: int) -> None:
             x, y = int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1))
             size = int(rng.integers(8, 33))
             pixelated = pixelate_region(photo, box=(x, y, w, h), block_size=size)
+            if jpeg is not None:
+                buffer = io.BytesIO()
+                pixelated.save(buffer, "JPEG", quality=jpeg)
+                pixelated = Image.open(buffer).convert("RGB")
             region = np.zeros((photo.height, photo.width), bool)
             region[y : y + h, x : x + w] = True
+            box = (x, y, w, h)
             results = {
                 "identity": np.asarray(pixelated),
                 "bicubic": np.asarray(bicubic_baseline(pixelated, region, size, (x, y))),
-                "membrane fill": np.asarray(classical.restore(pixelated, box=(x, y, w, h), block_size=size)),
-                "depix": np.asarray(depixelator.restore(pixelated, box=(x, y, w, h), block_size=size)),
+                "membrane fill": np.asarray(classical.restore(pixelated, box=box, block_size=size, offset=(x, y))),
+                "depix": np.asarray(depixelator.restore(pixelated, box=box, block_size=size, offset=(x, y))),
             }
             for name, result in results.items():
                 diff = result[y : y + h, x : x + w].astype(float) - original[y : y + h, x : x + w]
                 errors[name].append(float(np.sqrt(np.mean(diff**2))))
-    identity = np.mean(errors["identity"])
+    return errors
+
+
+def quality_table(errors: dict[str, list[float]]) -> None:
+    identity, bicubic = np.mean(errors["identity"]), np.mean(errors["bicubic"])
     rows = []
     for name, values in errors.items():
         rmse = float(np.mean(values))
         psnr = float(np.mean([20 * np.log10(255 / max(v, 1e-6)) for v in values]))
-        rows.append([name, len(values), rmse, psnr, rmse / identity, rmse / float(np.mean(errors["bicubic"]))])
+        rows.append([name, len(values), rmse, psnr, rmse / identity, rmse / bicubic])
     print_table(["method", "regions", "RMSE", "PSNR (dB)", "x identity", "x bicubic"], rows)
+
+
+def jpeg_table(depixelator: Depixelator, per_photo: int) -> None:
+    """The same regions when the mosaic image was saved as JPEG (block size and grid given)."""
+    rows = []
+    for level in (95, 85, 75):
+        errors = {name: float(np.mean(values)) for name, values in quality(depixelator, per_photo, level).items()}
+        depix = errors["depix"]
+        rows.append([level, *errors.values(), depix / errors["identity"], depix / errors["bicubic"]])
+    header = ["JPEG quality", *(f"{name} RMSE" for name in ("identity", "bicubic", "membrane fill", "depix"))]
+    print_table([*header, "depix x identity", "depix x bicubic"], rows)
 
 
 def speed(depixelator: Depixelator) -> None:
@@ -107,11 +129,15 @@ def main() -> None:
     parser.add_argument("--checkpoint")
     parser.add_argument("--per-photo", type=int, default=4)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--jpeg", action="store_true", help="also the quality on mosaics saved as JPEG 95/85/75")
     args = parser.parse_args()
     depixelator = Depixelator.from_pretrained(args.checkpoint, device="cpu")
     print(f"torch threads: {torch.get_num_threads()}\n")
-    quality(depixelator, args.per_photo)
+    quality_table(quality(depixelator, args.per_photo))
     print()
+    if args.jpeg:
+        jpeg_table(depixelator, args.per_photo)
+        print()
     speed(depixelator)
     if not args.skip_memory:
         print()
