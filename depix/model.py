@@ -113,17 +113,58 @@ class DepixNet(nn.Module):
             x = decoder(torch.cat([up(x), skips.pop()], dim=1))
         return F.pixel_shuffle(self.head(x), self.config.unshuffle)
 
-    def forward(self, batch: Batch) -> torch.Tensor:
-        """Restored (N, 1, H, W) images on the 0..255 scale; known pixels unchanged, block means kept."""
+    def forward(self, batch: Batch, tile: int | None = None) -> torch.Tensor:
+        """Restored (N, 1, H, W) images on the 0..255 scale; known pixels unchanged, block means kept.
+
+        With tile, images larger than tile x tile are corrected in overlapping tiles, which bounds the memory.
+        """
         x = features(batch)
+        h, w = x.shape[-2:]
+        if tile is None or (h <= tile and w <= tile):
+            correction = self._padded_correction(x)
+        else:
+            correction = self._tiled_correction(x, tile)
+        restored = batch.grid.project(batch.fill + correction * 127.5 * batch.unknown)
+        return torch.where(batch.unknown, restored, batch.pixelated.to(restored.dtype))
+
+    def _padded_correction(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         multiple = self.config.unshuffle * 2**self.config.depth
         pad_h, pad_w = -h % multiple, -w % multiple
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        correction = self.correction(x)[..., :h, :w].float() * 127.5
-        restored = batch.grid.project(batch.fill + correction * batch.unknown)
-        return torch.where(batch.unknown, restored, batch.pixelated.to(restored.dtype))
+        return self.correction(x)[..., :h, :w].float()
+
+    def _tiled_correction(self, x: torch.Tensor, tile: int) -> torch.Tensor:
+        """Blend the corrections of overlapping tiles, weighing down each tile's edges, where context is missing."""
+        h, w = x.shape[-2:]
+        overlap = tile // 4
+        total = torch.zeros(x.shape[0], 1, h, w, device=x.device)
+        weight = torch.zeros(1, 1, h, w, device=x.device)
+        for top in _tile_starts(h, tile, overlap):
+            for left in _tile_starts(w, tile, overlap):
+                bottom, right = min(h, top + tile), min(w, left + tile)
+                rows = _tile_weights(top, bottom, h, overlap, x.device)
+                cols = _tile_weights(left, right, w, overlap, x.device)
+                blend = rows.view(-1, 1) * cols.view(1, -1)
+                total[..., top:bottom, left:right] += self._padded_correction(x[..., top:bottom, left:right]) * blend
+                weight[..., top:bottom, left:right] += blend
+        return total / weight
+
+
+def _tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Tile origins along one axis: tiles of `tile` pixels overlapping by `overlap`, the last flush with the end."""
+    if length <= tile:
+        return [0]
+    return [*range(0, length - tile, tile - overlap), length - tile]
+
+
+def _tile_weights(start: int, end: int, length: int, overlap: int, device: torch.device) -> torch.Tensor:
+    """Weights along one axis of a tile: rising over `overlap` pixels from each side that has a neighbour tile."""
+    position = torch.arange(start, end, device=device) + 0.5
+    rise = ((position - start) / overlap).clamp(max=1.0) if start > 0 else torch.ones_like(position)
+    fall = ((end - position) / overlap).clamp(max=1.0) if end < length else torch.ones_like(position)
+    return torch.minimum(rise, fall)
 
 
 def save(model: DepixNet, directory: str | Path, extra: dict | None = None) -> None:

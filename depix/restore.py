@@ -15,6 +15,7 @@ from depix.model import Batch, DepixNet, load
 from depix.mosaic import check_block_size, check_region_size, estimate_grid, region_mask, snap_to_grid
 
 LARGEST_TRAINED_BLOCK = 16  # larger blocks are restored at a reduced scale where they measure at most this
+TILE = 1280  # the network sees at most TILE x TILE pixels at once: about 1 GB at the peak on a CPU
 
 
 def restore_batch(
@@ -26,17 +27,19 @@ def restore_batch(
     rounding: str = "floor",
     tta: bool = False,
     step: float = 1.0,
+    tile: int | None = None,
 ) -> torch.Tensor:
     """Restore (N, 1, H, W) mosaics on the 0..255 scale, optionally averaged over the 8 flips and turns.
 
-    Without a model, the classical membrane fill is the restoration.
+    Without a model, the classical membrane fill is the restoration. With tile, the network runs on overlapping
+    tiles of at most tile x tile pixels (bounded memory on large regions).
     """
     grid = make_grid(pixelated, unknown, block_size, offset, rounding, step)
     batch = Batch(pixelated, unknown, block_size, offset, grid)
     if model is None:
         return grid.project_clipped(batch.fill)
     if not tta:
-        return grid.project_clipped(model(batch))
+        return grid.project_clipped(model(batch, tile))
     total = torch.zeros_like(batch.fill)
     stacked = torch.stack([pixelated, unknown.to(pixelated.dtype), batch.fill])
     for turns in range(4):
@@ -45,7 +48,7 @@ def restore_batch(
             u = u.bool()
             moved_offset = _move_offset(offset, pixelated.shape[-2:], turns, flip)
             g = make_grid(p, u, block_size, moved_offset, rounding, step)
-            restored = model(Batch(p, u, block_size, moved_offset, g, fill=f))
+            restored = model(Batch(p, u, block_size, moved_offset, g, fill=f), tile)
             total += _move(restored, turns, flip, inverse=True)
     return grid.project_clipped(torch.where(unknown, total / 8, pixelated))
 
@@ -183,7 +186,7 @@ class Depixelator:
             part = slice(c, c + chunk)
             if factor == 1:
                 out = restore_batch(self.model, pixelated[part], unknown[part], sizes[part], origin[part], "any",
-                                    tta, step)  # fmt: skip
+                                    tta, step, TILE)  # fmt: skip
             else:
                 out = self._restore_reduced(pixelated[part], unknown[part], block_size, origin[part], factor, step,
                                             tta)  # fmt: skip
@@ -222,6 +225,7 @@ class Depixelator:
                     "any",
                     tta,
                     step,
+                    TILE,
                 )  # fmt: skip
                 for c in range(n)
             ]

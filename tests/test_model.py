@@ -8,6 +8,8 @@ from depix.blocks import make_grid, pixelate_batch
 from depix.challenge import restore_batch
 from depix.errors import InputError
 from depix.model import Batch, DepixNet, ModelConfig, load, resolve_checkpoint, save
+from depix.preprocessing import to_grayscale
+from tests.conftest import smooth_photo
 
 SMALL = ModelConfig(base_channels=8, depth=2, convs_per_level=1, max_channels=16, unshuffle=2)
 
@@ -100,3 +102,24 @@ def test_hub_offline_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(InputError, match="Hugging Face Hub"):
         resolve_checkpoint("nobody/not-cached-anywhere")
+
+
+def test_tiles_give_the_untiled_result_without_seams():
+    model = load()  # the shipped weights: a realistic correction
+    photo = smooth_photo(np.random.default_rng(3), 160, 200)
+    images = torch.from_numpy(to_grayscale(photo).astype(np.float32))[None]
+    unknown = torch.zeros_like(images, dtype=torch.bool)
+    unknown[..., 20:150, 10:190] = True
+    sizes, offsets = torch.tensor([8]), torch.tensor([[10, 20]])
+    pixelated = pixelate_batch(images, unknown, sizes, offsets)
+    grid = make_grid(pixelated, unknown, sizes, offsets)
+    with torch.no_grad():
+        whole = model(Batch(pixelated, unknown, sizes, offsets, grid))
+        tiled = model(Batch(pixelated, unknown, sizes, offsets, grid), tile=64)  # 4 x 3 tiles
+    assert not torch.equal(whole, tiled)
+    assert (whole - tiled).abs().mean() < 0.5  # the blended tiles see nearly all the context the whole image gives
+    means = grid.mean(tiled)  # every block keeps its mean, tiled or not
+    assert bool(((means >= grid.low - 1e-3) & (means <= grid.high + 1e-3)).all())
+    # No seams: neighbouring pixels differ no more than in the untiled result.
+    for dim in (-1, -2):
+        assert tiled.diff(dim=dim).abs().mean() < whole.diff(dim=dim).abs().mean() + 0.2

@@ -147,3 +147,14 @@ def test_too_many_pixels_is_refused_before_decoding(tmp_path):
     small = Depixelator(DepixNet(ModelConfig(base_channels=8, depth=2, convs_per_level=1)), max_pixels=1_000_000)
     with pytest.raises(InputError, match="megapixels"):
         small.restore(tmp_path / "big.png", box=(0, 0, 10, 10))
+
+
+def test_a_region_larger_than_a_tile_is_restored_in_tiles(monkeypatch):
+    monkeypatch.setattr("depix.restore.TILE", 96)  # a 160 px region then needs 3 x 3 tiles
+    photo = Image.fromarray(smooth_photo(np.random.default_rng(5), 200, 220))
+    box = (20, 16, 160, 160)
+    pixelated = pixelate_region(photo, box=box, block_size=8)
+    restored = Depixelator.from_pretrained(device="cpu").restore(pixelated, box=box, block_size=8)
+    again = np.asarray(pixelate_region(restored, box=box, block_size=8)).astype(int)
+    assert np.abs(again - np.asarray(pixelated).astype(int)).max() <= 1
+    assert rmse(restored, photo, box) < 0.9 * rmse(pixelated, photo, box)
