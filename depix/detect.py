@@ -324,6 +324,7 @@ def _verify(
         steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
         features = {
             "codec_grid": _codec_grid(size, cells.x0, cells.y0),
+            "size": size,
             "constant": int(np.count_nonzero(consistent[r0:r1, c0:c1])),
             "lossless": lossless,
             "cells": count,
@@ -427,7 +428,8 @@ def _accept(f: dict) -> bool:
         large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not f["codec_grid"]
         return f["density"] >= 0.9 and (clear or large)
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
-    enough = f["cells"] >= 18 or f["strong"] >= 0.75
+    # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
+    enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
     if f["density"] >= 0.75 and clear and enough and f["ripple"] <= 0.35 * f["step"]:
         return True
     # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
@@ -520,8 +522,10 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
     d = np.abs(np.diff(luma[lo : lo + rows * size, cols], axis=0))
     on_line = (np.arange(d.shape[0]) + 1) % size == 0
     steps, ripples = d[on_line].mean(axis=0), d[~on_line].mean(axis=0)
-    # (Ripples spill a few pixels out of the blocks after JPEG: weaker than the blocks' own steps.)
-    marked = (steps >= 2.0 * ripples + 0.5) & (steps >= 0.5 * steps[0])
+    # Ripples spill a few pixels out of the blocks after JPEG, weaker than the blocks' own steps; the partial
+    # blocks' own steps can be weaker too (their means differ less), but then stand far above their ripples.
+    clear = (steps >= 0.5 * steps[0]) | (steps >= 4.0 * ripples + 1.0)
+    marked = (steps >= 2.0 * ripples + 0.5) & clear
     if not marked[0]:
         return 0  # the blocks themselves show no steps between rows: no way to tell
     return int(np.cumprod(marked[1:]).sum())

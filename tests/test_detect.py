@@ -131,6 +131,13 @@ def test_jpeg(photos, quality):
         assert iou(match(found, box, size).box, box) >= 0.9
 
 
+@pytest.mark.parametrize(("which", "box", "size"), [(0, (40, 30, 150, 119), 20), (1, (40, 30, 100, 90), 24)])
+def test_jpeg_large_blocks(photos, which, box, size):
+    # A row of partial blocks almost a block high whose steps are weaker than the full blocks'; few large cells.
+    (m,) = find_mosaics(jpeg(pixelate_region(photos[which], box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
 @pytest.mark.parametrize("factor", [2, 3])
 def test_whole_image_upscaled(photos, factor):
     image = pixelate_region(photos[1], box=(30, 20, 100, 80), block_size=6)
