@@ -1,5 +1,6 @@
 """Reading images of every kind into float channel planes, and writing results back in the input's mode."""
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from depix.errors import InputError
 
 MAX_PIXELS = 40_000_000  # larger images are refused before they are decoded
 _NATIVE = {"L", "RGB", "I;16", "I;16L", "I;16B", "I", "F"}  # restored as they are, channel by channel
+# What Pillow raises for damaged files: these and, e.g. for a TIFF frame without a size, TypeError.
+_BROKEN = (OSError, EOFError, SyntaxError, ValueError, TypeError, IndexError, struct.error)
 
 
 @dataclass
@@ -53,7 +56,7 @@ def open_image(source: "str | Path | Image.Image | np.ndarray", max_pixels: int 
             image.seek(0)  # animations: the first frame
         image.load()
         return ImageOps.exif_transpose(image) or image
-    except (OSError, SyntaxError, ValueError) as e:
+    except _BROKEN as e:
         raise InputError(f"the image data is broken or truncated: {e}") from None
 
 
@@ -63,7 +66,7 @@ def _from_array(array: np.ndarray) -> Image.Image:
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
         raise InputError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
     if array.dtype == np.uint16 and array.ndim == 2:
-        return Image.fromarray(array.astype(np.uint16), mode="I;16")
+        return Image.fromarray(array)  # mode I;16
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     if np.issubdtype(array.dtype, np.floating):
@@ -93,7 +96,7 @@ def to_planes(image: Image.Image) -> Planes:
     if work.mode in ("LA", "RGBA"):
         alpha = work.getchannel("A")
         work = work.convert(work.mode[:-1])
-    values = np.asarray(work, dtype=np.float32)
+    values = np.array(work, dtype=np.float32)  # a writable copy, also for F images: restored in place
     values = values[None] if values.ndim == 2 else values.transpose(2, 0, 1)
     maximum = 65535.0 if work.mode.startswith("I;16") or work.mode == "I" else 255.0
     return Planes(np.ascontiguousarray(values), maximum, mode, work.mode, alpha)
