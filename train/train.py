@@ -43,6 +43,7 @@ def parse_args() -> argparse.Namespace:
         help="with --minutes: measure the speed, then shorten max_steps so the schedule ends when time runs out",
     )
     parser.add_argument("--manifest", type=Path, help="override the config's corpus manifest")
+    parser.add_argument("--workers", type=int, help="override the config's data loading processes (run.workers)")
     parser.add_argument("--push-to-hub", metavar="REPO", help="upload the exported checkpoint to this HF repo")
     return parser.parse_args()
 
@@ -158,6 +159,8 @@ def main() -> None:
         config["optim"]["max_steps"] = args.max_steps
     if args.manifest:
         config["manifest"] = str(args.manifest)
+    if args.workers is not None:
+        config["run"]["workers"] = args.workers
     name, optim, run = config["name"], config["optim"], config["run"]
     run_dir = args.run_dir or Path("runs") / name
     checkpoint_dir = args.checkpoint_dir or Path("checkpoints") / name
