@@ -28,6 +28,7 @@ from PIL import Image
 
 from depix import Depixelator, InputError, pixelate_region
 from depix.compare import bicubic_baseline, rmse_psnr
+from depix.detect import find_mosaics
 from depix.images import MAX_PIXELS, open_image
 from depix.model import DEFAULT_CHECKPOINT
 from depix.mosaic import parse_box, region_mask, snap_to_grid
@@ -46,7 +47,6 @@ TIME_LIMIT = 60.0  # seconds a request may take before the user gets an error in
 QUEUE_SIZE = 64  # requests waiting beyond this are turned away at once ("This application is currently busy")
 CACHE_SWEEP = (600, 3600)  # every 10 minutes, delete uploads and results older than an hour
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-NO_DETECTION = "Automatic detection is not available yet: mark the region with the brush or type a box"
 NOTHING_FOUND = "No pixelated region was found automatically: mark it with the brush or type a box"
 NOTHING_MARKED = "Nothing is marked: paint over the region with the brush, or type a box x,y,w,h"
 NO_IMAGE = "No image yet: upload a photo, paste one, or pick an example below"
@@ -215,25 +215,6 @@ def _whole_block_size(value: float | None) -> int:
 # The work itself: thin calls into depix.
 
 
-def _detector() -> Callable | None:
-    """depix.detect.find_mosaics, or None where it is missing (it is written separately; the demo works without it)."""
-    try:
-        from depix.detect import find_mosaics
-    except ImportError as e:
-        if e.name not in (None, "depix.detect"):  # present but broken, e.g. a missing dependency: tell the operator
-            logger.warning("automatic detection cannot be imported: %s", e)
-        return None
-    return find_mosaics
-
-
-def _find_mosaics(image: Image.Image) -> list:
-    """Automatically found mosaics (objects with .box, .block_size, .offset, .score); an error without detection."""
-    find_mosaics = _detector()
-    if find_mosaics is None:
-        raise _error(NO_DETECTION)
-    return list(find_mosaics(image))
-
-
 def _box_of(mosaic: Any) -> tuple[int, int, int, int]:
     return tuple(int(v) for v in mosaic.box)
 
@@ -245,9 +226,6 @@ def _mosaic_under(
 
     With whole_blocks (brush strokes), the box takes every block the marks touch, as the library does for masks.
     """
-    find_mosaics = _detector()
-    if find_mosaics is None:
-        return None
     best, best_overlap = None, None
     for mosaic in find_mosaics(image):
         overlap = marked & region_mask(*image.size, box=_box_of(mosaic))
@@ -289,7 +267,7 @@ def restore_image(
             return restored, f"Restored {how} ({mosaic.block_size} px blocks, found by automatic detection)."
         size = f"{block_size} px blocks" if block_size else "block size estimated"
         return restored, f"Restored {how} ({size})."
-    found = _find_mosaics(image)
+    found = find_mosaics(image)
     if not found:
         raise _error(NOTHING_FOUND)
     for mosaic in found:
@@ -433,7 +411,7 @@ def make_handlers(
     def detect(editor: dict | None) -> tuple[str, str]:
         """The Detect button: find mosaics, put the first box in the box field, list all in the status line."""
         image = editor_image(editor, depixelator.max_pixels)
-        found = _find_mosaics(image)
+        found = find_mosaics(image)
         if not found:
             raise _error(NOTHING_FOUND)
         listed = "; ".join(
