@@ -85,10 +85,14 @@ def model_predictions(
     knowns: Sequence[np.ndarray],
     batch_size: int = 128,
     tta: bool = False,
+    progress: bool = False,
 ) -> list[np.ndarray]:
     """The model's predictions of the unknown pixels (None: the membrane fill), rounded and clipped to uint8."""
+    from tqdm import tqdm
+
     device = next(model.parameters()).device if model is not None else torch.device("cpu")
     predictions: list[np.ndarray] = []
+    bar = tqdm(total=len(images), unit="image", disable=not progress)
     for start in range(0, len(images), batch_size):
         chunk_images = np.stack([np.asarray(i) for i in images[start : start + batch_size]])
         chunk_known = np.stack([np.asarray(k) for k in knowns[start : start + batch_size]])
@@ -103,6 +107,8 @@ def model_predictions(
         restored = restore_batch(model, pixelated, unknown, sizes, offsets, tta=tta)
         restored = restored.round().clamp(0, 255).to(torch.uint8).cpu().numpy()
         predictions += [r[~k] for r, k in zip(restored, chunk_known, strict=True)]
+        bar.update(len(chunk_known))
+    bar.close()
     return predictions
 
 

@@ -37,7 +37,7 @@ def cmd_challenge(args: argparse.Namespace) -> None:
         from depix.model import load
 
         model = load(args.checkpoint, device=_device(args.device))
-        predictions = model_predictions(model, images, knowns, tta=args.tta)
+        predictions = model_predictions(model, images, knowns, tta=args.tta, progress=True)
     _write_bytes(args.output, serialize(predictions))
     print(f"wrote {len(predictions)} predictions to {args.output}")
 
