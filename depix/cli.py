@@ -185,7 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offset", help="grid origin x,y (default: the box's corner, or estimated)")
     p.add_argument("--checkpoint", help="checkpoint folder or Hugging Face repo id (default: the shipped one)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    p.add_argument("--tta", action="store_true", help="average over 8 flips and turns (slower)")
+    p.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        help="average over 8 flips and turns (slower; default: only for blocks above 16 px, where it is cheap)",
+    )
     p.set_defaults(run=cmd_restore)
 
     p = sub.add_parser("detect", help="find pixelated regions, their block size and grid offset (JSON)")

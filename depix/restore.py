@@ -112,9 +112,13 @@ class Depixelator:
         mask: "np.ndarray | Image.Image | None" = None,
         block_size: int | None = None,
         offset: tuple[int, int] | None = None,
-        tta: bool = False,
+        tta: bool | None = None,
     ) -> Image.Image:
-        """Restore the mosaic in a box or mask; same size and mode back, pixels outside untouched."""
+        """Restore the mosaic in a box or mask; same size and mode back, pixels outside untouched.
+
+        tta: average the network over the 8 flips and turns (8x its cost); None: only where that is cheap, for
+        blocks above 16 px, which are restored at a reduced scale.
+        """
         picture = open_image(image, self.max_pixels)
         width, height = picture.size
         planes = to_planes(picture)
@@ -143,7 +147,7 @@ class Depixelator:
         self.restore_planes(planes.values, region, block_size, offset, planes.maximum, tta)
         return from_planes(planes, planes.values)
 
-    def _restore_found(self, picture: Image.Image, tta: bool) -> Image.Image:
+    def _restore_found(self, picture: Image.Image, tta: bool | None) -> Image.Image:
         """Restore every mosaic that find_mosaics locates, one after another."""
         found = find_mosaics(picture)
         if not found:
@@ -160,7 +164,7 @@ class Depixelator:
         block_size: int,
         offset: tuple[int, int],
         maximum: float = 255.0,
-        tta: bool = False,
+        tta: bool | None = None,
     ) -> None:
         """Restore a region of (C, H, W) float planes in place; only a margin around the region is processed."""
         height, width = region.shape
@@ -180,6 +184,10 @@ class Depixelator:
         sizes = torch.full((channels,), block_size, device=self.device)
         origin = torch.tensor([[offset[0] - left, offset[1] - top]] * channels, device=self.device)
         factor = _reduction(block_size)
+        if tta is None:
+            # Averaging over the 8 flips and turns lowers the error (by about 0.4% of it on the colour benchmark);
+            # where the network runs at 1/factor scale, it costs no more than one full-scale pass.
+            tta = factor > 1
         # Channels share one pass when small; large crops go one channel at a time to bound memory.
         chunk = max(1, min(channels, 2_000_000 // pixelated[0].numel()))
         for c in range(0, channels, chunk):
