@@ -169,7 +169,9 @@ class Depixelator:
         """Restore a region of (C, H, W) float planes in place; only a margin around the region is processed."""
         height, width = region.shape
         ys, xs = np.nonzero(region)
-        margin = max(16, 2 * block_size)
+        # Known context around the region: 16 px serve blocks up to 16 px (32 px measured 0.15% lower error on the
+        # colour benchmark, for 10% more time); larger blocks, restored at a reduced scale, keep two blocks of it.
+        margin = 16 if block_size <= LARGEST_TRAINED_BLOCK else 2 * block_size
         top, left = max(0, ys.min() - margin), max(0, xs.min() - margin)
         bottom, right = min(height, ys.max() + 1 + margin), min(width, xs.max() + 1 + margin)
         # The network works on the 0..255 scale, where one level of the image is `step` (1 for 8-bit images).
