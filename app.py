@@ -28,7 +28,7 @@ from PIL import Image
 
 from depix import Depixelator, InputError, pixelate_region
 from depix.compare import bicubic_baseline, rmse_psnr
-from depix.detect import find_mosaics
+from depix.detect import Mosaic, find_mosaics
 from depix.images import MAX_PIXELS, open_image
 from depix.model import DEFAULT_CHECKPOINT
 from depix.mosaic import parse_box, region_mask, snap_to_grid
@@ -215,28 +215,24 @@ def _whole_block_size(value: float | None) -> int:
 # The work itself: thin calls into depix.
 
 
-def _box_of(mosaic: Any) -> tuple[int, int, int, int]:
-    return tuple(int(v) for v in mosaic.box)
-
-
 def _mosaic_under(
     image: Image.Image, marked: np.ndarray, whole_blocks: bool
-) -> tuple[Any, tuple[int, int, int, int]] | None:
+) -> tuple[Mosaic, tuple[int, int, int, int]] | None:
     """The detected mosaic that overlaps the marked pixels most, and the box of the marks inside it; or None.
 
     With whole_blocks (brush strokes), the box takes every block the marks touch, as the library does for masks.
     """
     best, best_overlap = None, None
     for mosaic in find_mosaics(image):
-        overlap = marked & region_mask(*image.size, box=_box_of(mosaic))
+        overlap = marked & region_mask(*image.size, box=mosaic.box)
         if overlap.any() and (best_overlap is None or overlap.sum() > best_overlap.sum()):
             best, best_overlap = mosaic, overlap
     if best is None:
         return None
     if whole_blocks:
-        best_overlap = snap_to_grid(best_overlap, int(best.block_size), tuple(int(v) for v in best.offset))
+        best_overlap = snap_to_grid(best_overlap, best.block_size, best.offset)
     # Nothing outside the mosaic: what spilled over it is not pixelated and must stay as it is.
-    ys, xs = np.nonzero(best_overlap & region_mask(*image.size, box=_box_of(best)))
+    ys, xs = np.nonzero(best_overlap & region_mask(*image.size, box=best.box))
     return best, (int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
 
 
@@ -261,20 +257,15 @@ def restore_image(
             if found is None:
                 raise
             mosaic, inside = found
-            restored = depixelator.restore(
-                image, box=inside, block_size=int(mosaic.block_size), offset=tuple(int(v) for v in mosaic.offset)
-            )
+            restored = depixelator.restore(image, box=inside, block_size=mosaic.block_size, offset=mosaic.offset)
             return restored, f"Restored {how} ({mosaic.block_size} px blocks, found by automatic detection)."
         size = f"{block_size} px blocks" if block_size else "block size estimated"
         return restored, f"Restored {how} ({size})."
     found = find_mosaics(image)
     if not found:
         raise _error(NOTHING_FOUND)
-    for mosaic in found:
-        offset = getattr(mosaic, "offset", None)  # the grid origin, when detection gives one: boxes may cut blocks
-        image = depixelator.restore(
-            image, box=_box_of(mosaic), block_size=mosaic.block_size, offset=None if offset is None else tuple(offset)
-        )
+    for mosaic in found:  # with the detected grid origin: a box may cut blocks
+        image = depixelator.restore(image, box=mosaic.box, block_size=mosaic.block_size, offset=mosaic.offset)
     return image, f"Restored {len(found)} automatically found region{'s' if len(found) > 1 else ''}."
 
 
@@ -415,8 +406,7 @@ def make_handlers(
         if not found:
             raise _error(NOTHING_FOUND)
         listed = "; ".join(
-            f"`{','.join(map(str, _box_of(m)))}` ({m.block_size} px blocks, confidence {float(m.score):.2f})"
-            for m in found
+            f"`{','.join(map(str, m.box))}` ({m.block_size} px blocks, confidence {m.score:.2f})" for m in found
         )
         if len(found) == 1:
             status = f"Found a pixelated region: {listed}. It is in the box field now: press Restore."
@@ -425,7 +415,7 @@ def make_handlers(
                 f"Found {len(found)} pixelated regions: {listed}. The first is in the box field now; "
                 "clear the field to restore them all."
             )
-        return ",".join(map(str, _box_of(found[0]))), status
+        return ",".join(map(str, found[0].box)), status
 
     @friendly_errors
     def api_restore(

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 import urllib.request
 from pathlib import Path
 
@@ -22,6 +21,7 @@ gradio_client = pytest.importorskip("gradio_client")
 import app  # noqa: E402 (after the skip: the demo needs the optional gradio dependency)
 from benchmarks import bench_load  # noqa: E402
 from depix import Depixelator, pixelate_region  # noqa: E402
+from depix.detect import Mosaic  # noqa: E402
 from depix.model import DepixNet, ModelConfig, save  # noqa: E402
 from tests.conftest import smooth_photo  # noqa: E402
 
@@ -361,7 +361,7 @@ def fake_detection(monkeypatch):
 
 
 def test_empty_box_restores_every_found_mosaic(client, photos, fake_detection):
-    fake_detection.append(types.SimpleNamespace(box=BOX, block_size=12, offset=BOX[:2], score=0.9))
+    fake_detection.append(Mosaic(BOX, 12, BOX[:2], 0.9))
     result = client.predict(gradio_client.handle_file(str(photos["pixelated"])), "", 0, api_name="/restore")
     box = inside(BOX, pixels(result).shape)
     assert np.array_equal(pixels(result)[~box], pixels(photos["pixelated"])[~box])
@@ -385,7 +385,7 @@ def test_nothing_found_is_a_clear_error(client, photos, fake_detection):
 
 
 def test_detection_rescues_a_jpeg_mosaic_whose_grid_cannot_be_estimated(client, photos, fake_detection):
-    fake_detection.append(types.SimpleNamespace(box=BOX, block_size=12, offset=BOX[:2], score=0.9))
+    fake_detection.append(Mosaic(BOX, 12, BOX[:2], 0.9))
     jpeg = photos["folder"] / "pixelated.jpg"
     Image.open(photos["pixelated"]).save(jpeg, quality=90)  # JPEG noise: no two block pixels are equal any more
     result = client.predict(gradio_client.handle_file(str(jpeg)), BOX_TEXT, 0, api_name="/restore")
@@ -396,7 +396,7 @@ def test_detection_rescues_a_jpeg_mosaic_whose_grid_cannot_be_estimated(client, 
 
 
 def test_detection_keeps_brush_strokes_that_spill_over_the_mosaic_inside_it(client, photos, fake_detection):
-    fake_detection.append(types.SimpleNamespace(box=BOX, block_size=12, offset=BOX[:2], score=0.9))
+    fake_detection.append(Mosaic(BOX, 12, BOX[:2], 0.9))
     stroke = brush_layer(photos["folder"] / "spill.png", (176, 120), (0, 50, 176, 20))  # across the whole photo
     out = client.predict(
         editor_value(photos["pixelated"], stroke), app.RESTORE_MODE, "", app.AUTO_BLOCK, 12, api_name="/ui_run"
