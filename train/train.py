@@ -26,6 +26,8 @@ from train.card import write_card
 from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
 
 LOG_FIELDS = ["step", "samples", "loss", "lr", "samples_per_s", "val_score", "elapsed_s"]
+# --fit-schedule times FIT_TIMED steps after FIT_WARMUP steps (loader workers and kernels warming up).
+FIT_WARMUP, FIT_TIMED = 50, 200
 
 
 def parse_args() -> argparse.Namespace:
@@ -257,11 +259,12 @@ def main() -> None:
         losses.append(loss.item())
         window_samples += batch_size * world
         progress.update(1)
-        if args.fit_schedule and args.minutes and step == start_step + 50:
-            timing_start = time.time()  # after the warm-up of workers and kernels
-        if timing_start and step == start_step + 250:
-            remaining = budget_end - time.time()
-            fitted = torch.tensor(step + int(0.98 * 200 * remaining / (time.time() - timing_start)), device=device)
+        if args.fit_schedule and args.minutes and step == start_step + FIT_WARMUP:
+            timing_start = time.time()
+        if timing_start and step == start_step + FIT_WARMUP + FIT_TIMED:
+            now = time.time()
+            steps_left = int(0.98 * FIT_TIMED * (budget_end - now) / (now - timing_start))
+            fitted = torch.tensor(step + steps_left, device=device)
             if distributed:
                 dist.broadcast(fitted, 0)  # every process must stop at the same step
             optim["max_steps"] = int(fitted)
