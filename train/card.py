@@ -59,6 +59,7 @@ information; the restoration is a guess consistent with the block means, not the
 ## Use
 ```python
 from depix import Depixelator
+
 restored = Depixelator.from_pretrained("checkpoints/{directory.name}").restore("photo.png", box=(x, y, w, h))
 ```
 """
