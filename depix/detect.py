@@ -149,7 +149,7 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
     yd, xd, sd = _edge_votes(luma.T, min_block, max_block)
     found: list[Mosaic] = []
     claimed = np.zeros((h, w), bool)
-    for _, size, ox, oy, window in _lattices(across, (xd, yd, sd), (h, w)):
+    for _, size, ox, oy, window in _lattices(luma, across, (xd, yd, sd)):
         x0, y0, x1, y1 = window
         if claimed[y0:y1, x0:x1].mean() > 0.5:
             continue  # mostly a mosaic found already: its edges also vote for multiples of its size
@@ -160,49 +160,89 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
     return found
 
 
-def _lattices(across: tuple, down: tuple, shape: tuple[int, int]) -> list[tuple[int, int, int, int, tuple]]:
+def _lattices(
+    luma: np.ndarray, across: tuple, down: tuple
+) -> list[tuple[int, int, int, int, tuple[int, int, int, int]]]:
     """Candidate lattices (weight, size, ox, oy, window): places where edges of one spacing and phase cross."""
-    h, w = shape
-    out = []
-    for size in np.intersect1d(across[2], down[2]):
-        size = int(size)
-        tile = max(TILE, 2 * size)  # neighbouring tiles join: edges up to two blocks apart belong together
-        th, tw = -(-h // tile), -(-w // tile)
-        groups = []
-        for ys, xs, spacing, phase_of in ((*across, across[1]), (*down, down[0])):
-            chosen = spacing == size
-            flat = (ys[chosen] // tile) * tw + xs[chosen] // tile
-            phases = phase_of[chosen] % size
-            found = []
-            for phase in np.nonzero(np.bincount(phases, minlength=size) >= 3)[0]:
-                votes = np.bincount(flat[phases == phase], minlength=th * tw).reshape(th, tw)
-                near = ndimage.binary_dilation(votes > 0, np.ones((3, 3), bool))  # a tile's gap is bridged
-                labels, n = ndimage.label(near)
-                totals = np.bincount(labels.ravel(), weights=votes.ravel(), minlength=n + 1)
-                for index, sl in enumerate(ndimage.find_objects(labels), start=1):
-                    if totals[index] >= 3:
-                        found.append((int(phase), votes * (labels == index), sl))
-            groups.append(found)
-        # A mosaic has edges both ways in one place: pair the column groups with the row groups they meet, and
-        # count the votes where they meet (a grid of noise all over the image must not lend its votes).
-        for ox, vx, sx in groups[0]:
-            for oy, vy, sy in groups[1]:
-                r0, r1 = max(sx[0].start, sy[0].start), min(sx[0].stop, sy[0].stop)
-                c0, c1 = max(sx[1].start, sy[1].start), min(sx[1].stop, sy[1].stop)
-                if r0 >= r1 or c0 >= c1:
-                    continue
-                nx, ny = int(vx[r0:r1, c0:c1].sum()), int(vy[r0:r1, c0:c1].sum())
-                # A mosaic votes from most of its tiles (about 2 tile / size edges by tile / BAND bands, both
-                # ways); noise that happens to fit a grid votes here and there.
-                density = (nx + ny) / ((r1 - r0) * (c1 - c0) * 2 * (tile / size) * (tile / BAND))
-                if nx >= 3 and ny >= 3 and nx + ny >= 8 and density >= 0.025:
-                    window = (max(0, (c0 - 1) * tile), max(0, (r0 - 1) * tile), min(w, (c1 + 1) * tile),
-                              min(h, (r1 + 1) * tile))  # fmt: skip
-                    # Votes grow as area / size: weigh by size so large blocks compete; codec grids come last.
-                    weight = (nx + ny) * size * (0.25 if _codec_grid(size, ox, oy) else 1.0)
-                    out.append((weight, size, ox, oy, window))
+    out = [c for size in np.union1d(across[2], down[2]) for c in _lattices_of_size(luma, across, down, int(size))]
     out.sort(key=lambda c: -c[0])
     return out[:MAX_CANDIDATES]
+
+
+def _lattices_of_size(luma: np.ndarray, across: tuple, down: tuple, size: int) -> list:
+    """Candidate lattices of one block size: edge groups of both ways that meet, or strong ones of one way."""
+    h, w = luma.shape
+    tile = max(TILE, 2 * size)  # neighbouring tiles join: edges up to two blocks apart belong together
+    th, tw = -(-h // tile), -(-w // tile)
+    groups = []
+    for ys, xs, spacing, phase_of in ((*across, across[1]), (*down, down[0])):
+        chosen = spacing == size
+        flat = (ys[chosen] // tile) * tw + xs[chosen] // tile
+        phases = phase_of[chosen] % size
+        found = []
+        for phase in np.nonzero(np.bincount(phases, minlength=size) >= 3)[0]:
+            votes = np.bincount(flat[phases == phase], minlength=th * tw).reshape(th, tw)
+            near = ndimage.binary_dilation(votes > 0, np.ones((3, 3), bool))  # a tile's gap is bridged
+            labels, n = ndimage.label(near)
+            totals = np.bincount(labels.ravel(), weights=votes.ravel(), minlength=n + 1)
+            for index, sl in enumerate(ndimage.find_objects(labels), start=1):
+                if totals[index] >= 3:
+                    found.append((int(phase), votes * (labels == index), sl))
+        groups.append(found)
+
+    def window(r0: int, r1: int, c0: int, c1: int) -> tuple[int, int, int, int]:
+        return max(0, (c0 - 1) * tile), max(0, (r0 - 1) * tile), min(w, (c1 + 1) * tile), min(h, (r1 + 1) * tile)
+
+    def density(votes: int, r0: int, r1: int, c0: int, c1: int) -> float:
+        # A mosaic votes from most of its tiles (about 2 tile / size edges by tile / BAND bands each way);
+        # noise that happens to fit a grid votes here and there.
+        return votes / ((r1 - r0) * (c1 - c0) * 2 * (tile / size) * (tile / BAND))
+
+    out = []
+    # A mosaic has edges both ways in one place: pair the column groups with the row groups they meet, and
+    # count the votes where they meet (a grid of noise all over the image must not lend its votes).
+    paired = [[False] * len(groups[0]), [False] * len(groups[1])]
+    for i, (ox, vx, sx) in enumerate(groups[0]):
+        for j, (oy, vy, sy) in enumerate(groups[1]):
+            r0, r1 = max(sx[0].start, sy[0].start), min(sx[0].stop, sy[0].stop)
+            c0, c1 = max(sx[1].start, sy[1].start), min(sx[1].stop, sy[1].stop)
+            if r0 >= r1 or c0 >= c1:
+                continue
+            nx, ny = int(vx[r0:r1, c0:c1].sum()), int(vy[r0:r1, c0:c1].sum())
+            if nx >= 3 and ny >= 3 and nx + ny >= 8 and density(nx + ny, r0, r1, c0, c1) >= 0.025:
+                paired[0][i] = paired[1][j] = True
+                # Votes grow as area / size: weigh by size so large blocks compete; codec grids come last.
+                weight = (nx + ny) * size * (0.25 if _codec_grid(size, ox, oy) else 1.0)
+                out.append((weight, size, ox, oy, window(r0, r1, c0, c1)))
+    # Edges one way only (a mosaic a few blocks high, or one whose blocks match along the other way): the other
+    # way's phase is where its lines of steps gather, if one phase clearly has most of them.
+    for axis in (0, 1):
+        for (phase, votes, sl), done in zip(groups[axis], paired[axis], strict=True):
+            n = int(votes.sum())
+            if done or n < 8 or density(2 * n, sl[0].start, sl[0].stop, sl[1].start, sl[1].stop) < 0.05:
+                continue
+            box = window(sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
+            if axis == 0:
+                ox, oy = phase, _line_phase(luma, size, box)
+            else:
+                ox, oy = _line_phase(luma.T, size, (box[1], box[0], box[3], box[2])), phase
+            if ox is not None and oy is not None:
+                out.append((n * size * (0.25 if _codec_grid(size, ox, oy) else 0.5), size, ox, oy, box))
+    return out
+
+
+def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) -> int | None:
+    """The phase (mod size) of a window's lines of block-edge steps, if one phase clearly has most of them."""
+    x0, y0, x1, y1 = window
+    # A line is a row where at least two bands' width of steps lead into the next row (one long edge counts once:
+    # a mosaic repeats its lines at the period, a single edge does not).
+    lines = _steps(luma[y0:y1, x0:x1].T).sum(axis=0) >= 2 * BAND
+    if lines.size < 2 * size:
+        return None
+    counts = np.bincount((y0 + 1 + np.nonzero(lines)[0]) % size, minlength=size)
+    order = np.argsort(counts)
+    best, second = counts[order[-1]], counts[order[-2]]
+    return int(order[-1]) if best >= 2 and best >= 1.5 * second else None
 
 
 @dataclass
@@ -432,15 +472,18 @@ def _accept(f: dict) -> bool:
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
     if f["density"] >= 0.75 and clear and enough and f["ripple"] <= 0.35 * f["step"]:
         return True
-    # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
-    return (
-        f["cells"] >= 40
-        and f["density"] >= 0.9
-        and f["colours"] >= 10
-        and f["step"] >= 1.5
-        and f["ripple"] <= 0.5
-        and not f["codec_grid"]
+    if f["codec_grid"] or f["density"] < 0.9:
+        return False
+    # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells; or many
+    # cells with clear steps, too many to be a drawing.
+    faint = (
+        f["strong"] >= 0.2 and f["ripple"] <= 0.15 * f["step"] and f["colours"] >= 8 and f["cells"] * f["size"] >= 300
     )
+    many = f["cells"] >= 100 and f["colours"] >= 30 and f["ripple"] <= 0.35 * f["step"]
+    if f["step"] >= 2.0 and (faint or many):
+        return True
+    # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
+    return f["cells"] >= 40 and f["colours"] >= 10 and f["step"] >= 1.5 and f["ripple"] <= 0.5
 
 
 def _with_partial_blocks(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple, lossless: bool) -> tuple:

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from depix import Depixelator, InputError, pixelate_region
 from depix.cli import main
-from depix.detect import Mosaic, find_mosaics
+from depix.detect import Mosaic, _line_phase, find_mosaics
 from depix.model import DepixNet, ModelConfig
 from tests.conftest import smooth_photo
 
@@ -135,6 +135,30 @@ def test_jpeg(photos, quality):
 def test_jpeg_large_blocks(photos, which, box, size):
     # A row of partial blocks almost a block high whose steps are weaker than the full blocks'; few large cells.
     (m,) = find_mosaics(jpeg(pixelate_region(photos[which], box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
+def test_row_phase_from_lines_of_steps(photos):
+    # A mosaic three blocks high gives few row edges to pair with its columns; the rows' phase is then read from
+    # its lines of steps, which repeat at the block size, while one long straight edge elsewhere counts once.
+    box, size = (60, 50, 128, 102), 31
+    image = pixelate_region(photos[1], box=box, block_size=size)
+    ImageDraw.Draw(image).rectangle((0, 170, 239, 199), fill=(20, 20, 20))
+    luma = np.asarray(jpeg(image, 85).convert("L"), np.float32)
+    assert _line_phase(luma, size, (0, 0, 240, 200)) == box[1] % size
+    assert _line_phase(luma.T, size, (0, 0, 200, 240)) == box[0] % size
+    assert _line_phase(np.asarray(jpeg(photos[1], 85).convert("L"), np.float32), size, (0, 0, 240, 200)) is None
+
+
+def test_jpeg_faint_mosaic_over_haze():
+    # Blocks over a hazy, low-contrast area differ by a few levels: few strong steps, but the cells are calm.
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[:300, :320]
+    haze = 110 + 20 * np.sin(xx / 23.0) * np.cos(yy / 31.0) + 0.05 * yy
+    rgb = np.stack([haze - 10, haze, haze + 12], axis=-1) + rng.normal(0, 1.5, (300, 320, 3))
+    box, size = (121, 61, 83, 178), 17
+    image = pixelate_region(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), box=box, block_size=size)
+    (m,) = find_mosaics(jpeg(image, 85))
     assert m.block_size == size and iou(m.box, box) >= 0.9
 
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from depix.blocks import make_grid, pixelate_batch
 from depix.challenge import identity_predictions, make_test_set, model_predictions, score, shrink_to_square
-from depix.model import Batch, DepixNet, ModelConfig, save
+from depix.model import Batch, DepixNet, ModelConfig, load, save
 from train.card import write_card
 from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
 
@@ -34,6 +34,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", required=True, type=Path)
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's last state")
+    parser.add_argument(
+        "--init", type=Path, help="start from this checkpoint folder's weights (fresh optimizer and schedule)"
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--run-dir", type=Path, help="state, log and curves (default runs/<name>)")
     parser.add_argument("--checkpoint-dir", type=Path, help="exported best weights (default checkpoints/<name>)")
@@ -182,6 +185,11 @@ def main() -> None:
     torch.manual_seed(config["seed"])
 
     model = DepixNet(ModelConfig(**config["model"])).to(device)
+    if args.init and not args.resume:
+        start = load(args.init)
+        if start.config != model.config:
+            raise SystemExit(f"--init {args.init}: its architecture differs from the config's [model]")
+        model.load_state_dict(start.state_dict())
     ema = DepixNet(model.config).to(device).eval()
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
@@ -219,6 +227,9 @@ def main() -> None:
         test_set, targets, baselines = validation_set(manifest, run["val_per_image"])
         print(f"{len(photos)} train photos, {len(targets)} val samples, val identity {baselines['identity']:.3f}")
         print(f"model: {sum(p.numel() for p in model.parameters()):,} parameters on {device}")
+        if args.init and step == 0:  # export only what beats the starting weights
+            best = evaluate(ema, test_set, targets)
+            print(f"starting weights from {args.init}: val {best:.3f}")
     amp_dtype = autocast_dtype(device)
 
     def save_state() -> None:
