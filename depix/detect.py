@@ -234,15 +234,17 @@ def _lattices_of_size(luma: np.ndarray, across: tuple, down: tuple, size: int) -
 def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) -> int | None:
     """The phase (mod size) of a window's lines of block-edge steps, if one phase clearly has most of them."""
     x0, y0, x1, y1 = window
-    # A line is a row where at least two bands' width of steps lead into the next row (one long edge counts once:
-    # a mosaic repeats its lines at the period, a single edge does not).
-    lines = _steps(luma[y0:y1, x0:x1].T).sum(axis=0) >= 2 * BAND
-    if lines.size < 2 * size:
+    hits = _steps(luma[y0:y1, x0:x1].T).sum(axis=0)  # hits[i]: steps from row y0 + i into the next row
+    if hits.size < 2 * size:
         return None
-    counts = np.bincount((y0 + 1 + np.nonzero(lines)[0]) % size, minlength=size)
-    order = np.argsort(counts)
-    best, second = counts[order[-1]], counts[order[-2]]
-    return int(order[-1]) if best >= 2 and best >= 1.5 * second else None
+    # A line is a row with at least two bands' width of steps; each weighs at most four bands' width, so that one
+    # long straight edge does not outweigh a mosaic's lines, which repeat at the block size.
+    lines = np.nonzero(hits >= 2 * BAND)[0]
+    phase = (y0 + 1 + lines) % size
+    weight = np.bincount(phase, weights=np.minimum(hits[lines], 4 * BAND), minlength=size)
+    order = np.argsort(weight)
+    best = int(order[-1])
+    return best if np.count_nonzero(phase == best) >= 2 and weight[best] >= 1.5 * weight[order[-2]] else None
 
 
 @dataclass
