@@ -157,7 +157,37 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
             bx, by, bw, bh = m.box
             claimed[by : by + bh, bx : bx + bw] = True
             found.append(m)
-    return found
+    return _merged(found)
+
+
+def _merged(found: list[Mosaic]) -> list[Mosaic]:
+    """Mosaics with pieces of one lattice that touch joined into their bounding box.
+
+    Small blocks after JPEG pass the cell tests in patches; the pieces of one mosaic share its lattice and lie
+    within a block of each other, and the mosaic is a rectangle around them.
+    """
+    out = list(found)
+    joined = True
+    while joined:
+        joined = False
+        for i, a in enumerate(out):
+            for j in range(i + 1, len(out)):
+                b, size = out[j], a.block_size
+                same = b.block_size == size and (a.offset[0] - b.offset[0]) % size == 0
+                same = same and (a.offset[1] - b.offset[1]) % size == 0
+                (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
+                near = ax - size <= bx + bw and bx - size <= ax + aw and ay - size <= by + bh and by - size <= ay + ah
+                if same and near:
+                    x0, y0 = min(ax, bx), min(ay, by)
+                    x1, y1 = max(ax + aw, bx + bw), max(ay + ah, by + bh)
+                    offset = (min(a.offset[0], b.offset[0]), min(a.offset[1], b.offset[1]))
+                    out[i] = Mosaic((x0, y0, x1 - x0, y1 - y0), size, offset, max(a.score, b.score))
+                    del out[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return out
 
 
 def _lattices(

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from depix import Depixelator, InputError, pixelate_region
 from depix.cli import main
-from depix.detect import Mosaic, _line_phase, find_mosaics
+from depix.detect import Mosaic, _line_phase, _merged, find_mosaics
 from depix.model import DepixNet, ModelConfig
 from tests.conftest import smooth_photo
 
@@ -160,6 +160,20 @@ def test_jpeg_faint_mosaic_over_haze():
     image = pixelate_region(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), box=box, block_size=size)
     (m,) = find_mosaics(jpeg(image, 85))
     assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
+def test_pieces_of_one_lattice_are_joined():
+    # Small blocks after JPEG pass the cell tests in patches: pieces on one lattice within a block of each other
+    # are one mosaic; other lattices, other sizes and pieces further apart stay apart.
+    pieces = [Mosaic((140, 142, 139, 44), 4, (140, 142), 0.9), Mosaic((142, 118, 77, 18), 4, (144, 122), 0.8)]
+    others = [
+        Mosaic((143, 100, 40, 16), 4, (143, 100), 0.5),  # one pixel off the lattice
+        Mosaic((140, 60, 40, 40), 4, (140, 60), 0.5),  # more than a block away
+        Mosaic((200, 100, 40, 15), 5, (200, 100), 0.5),  # another block size
+    ]
+    (joined, *rest) = _merged(pieces + others)
+    assert joined == Mosaic((140, 118, 139, 68), 4, (140, 122), 0.9)
+    assert rest == others
 
 
 @pytest.mark.parametrize("factor", [2, 3])
