@@ -604,11 +604,29 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
     steps, ripples = d[on_line].mean(axis=0), d[~on_line].mean(axis=0)
     # Ripples spill a few pixels out of the blocks after JPEG, weaker than the blocks' own steps; the partial
     # blocks' own steps can be weaker too (their means differ less), but then stand far above their ripples.
-    clear = (steps >= 0.5 * steps[0]) | (steps >= 4.0 * ripples + 1.0)
+    clear = (steps >= 0.5 * steps[0]) | (steps >= 3.0 * ripples + 0.5)
     marked = (steps >= 2.0 * ripples + 0.5) & clear
     if not marked[0]:
         return 0  # the blocks themselves show no steps between rows: no way to tell
-    return int(np.cumprod(marked[1:]).sum())
+    width, missed = 0, 0
+    for index, mark in enumerate(marked[1:], start=1):  # a column or two of stronger ripples may interrupt
+        width, missed = (index, 0) if mark else (width, missed + 1)
+        if missed > 2:
+            break
+    # JPEG rings through the whole 8 x 8 codec block that holds the mosaic's border: steps fade where that block
+    # starts. The border is then the strongest change across the span inside that codec block.
+    start = edge + width if direction > 0 else edge - width  # the first column out (in), seen from the blocks
+    if width == limit or start % 8:
+        return width
+    span = luma[lo : lo + rows * size]
+    tries = np.arange(1, min(8, limit - width + 1))
+    outer = start + direction * tries if direction > 0 else start - tries  # border columns: first out, moving out
+    change = lambda b: float(np.abs(span[:, b] - span[:, b - 1]).mean())  # noqa: E731
+    if outer.size == 0 or outer.min() < 1 or outer.max() >= luma.shape[1]:
+        return width
+    gains = np.array([change(b) for b in outer])
+    best = int(gains.argmax())
+    return width + int(tries[best]) if gains[best] >= max(3.0, 1.5 * change(start)) else width
 
 
 def _best_rectangle(vote: np.ndarray) -> tuple[float, tuple[int, int, int, int]]:
