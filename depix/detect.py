@@ -608,10 +608,13 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
     marked = (steps >= 2.0 * ripples + 0.5) & clear
     if not marked[0]:
         return 0  # the blocks themselves show no steps between rows: no way to tell
-    width, missed = 0, 0
-    for index, mark in enumerate(marked[1:], start=1):  # a column or two of stronger ripples may interrupt
-        width, missed = (index, 0) if mark else (width, missed + 1)
-        if missed > 2:
+    # A column or two of stronger ripples may interrupt the marked columns, when at least three more follow.
+    width, run = 0, 0
+    for index, mark in enumerate(marked[1:], start=1):
+        run = run + 1 if mark else 0
+        if mark and (index - run == width or (run >= 3 and index - run - width <= 2)):
+            width = index
+        elif not mark and index - width > 5:
             break
     # JPEG rings through the whole 8 x 8 codec block that holds the mosaic's border: steps fade where that block
     # starts. The border is then the strongest change across the span inside that codec block.
