@@ -1,4 +1,5 @@
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -78,3 +79,17 @@ def test_fit_schedule_ends_the_cosine_when_time_runs_out(photo_dir, tmp_path):
     assert 250 < max_steps < 1000000
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert state["max_steps"] == max_steps  # a resume keeps the fitted schedule
+
+
+def test_init_starts_from_a_checkpoint_and_exports_only_improvements(photo_dir, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(train_command(photo_dir, tmp_path, "--max-steps", "20"), capture_output=True, text=True,
+                           env=env)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    start = json.loads((tmp_path / "ck" / "config.json").read_text())["metrics"]["model"]
+    command = [*train_command(photo_dir, tmp_path / "again", "--max-steps", "20"), "--init", str(tmp_path / "ck")]
+    second = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert f"val {start:.3f}" in second.stdout  # the same weights score the same on the same val set
+    exported = tmp_path / "again" / "ck" / "config.json"
+    assert not exported.exists() or json.loads(exported.read_text())["metrics"]["model"] < start
