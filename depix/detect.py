@@ -616,20 +616,7 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
             width = index
         elif not mark and index - width > 5:
             break
-    # JPEG rings through the whole 8 x 8 codec block that holds the mosaic's border: steps fade where that block
-    # starts. The border is then the strongest change across the span inside that codec block.
-    start = edge + width if direction > 0 else edge - width  # the first column out (in), seen from the blocks
-    if width == limit or start % 8:
-        return width
-    span = luma[lo : lo + rows * size]
-    tries = np.arange(1, min(8, limit - width + 1))
-    outer = start + direction * tries if direction > 0 else start - tries  # border columns: first out, moving out
-    change = lambda b: float(np.abs(span[:, b] - span[:, b - 1]).mean())  # noqa: E731
-    if outer.size == 0 or outer.min() < 1 or outer.max() >= luma.shape[1]:
-        return width
-    gains = np.array([change(b) for b in outer])
-    best = int(gains.argmax())
-    return width + int(tries[best]) if gains[best] >= max(3.0, 1.5 * change(start)) else width
+    return width
 
 
 def _best_rectangle(vote: np.ndarray) -> tuple[float, tuple[int, int, int, int]]:
