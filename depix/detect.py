@@ -4,13 +4,15 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
 1. Edges: in bands of 8 rows (columns), the columns (rows) where most rows step; the gap to the next edge
    of the band, when it is a block size, is a vote for that size and the edge's phase.
 2. Lattices: where column votes and row votes of one size meet, each pair of phases is a candidate grid,
-   heavier ones first.
+   heavier ones first. Strong votes of one way alone (a mosaic a few blocks high) take the other way's phase
+   from where its lines of steps gather.
 3. Cells: on a candidate grid every cell is checked. Lossless images: a mosaic's cells are exactly constant.
    After JPEG: calm inside compared with the steps at its borders, and two cells differ by a step right at
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
    box with the largest sum of votes wins); a flat exterior, a wall or a white page, votes against.
-4. The box is accepted on dense, many-coloured cells with clear steps, then grown by the partial blocks cut
-   at its border.
+4. The box is accepted on dense, many-coloured cells with clear steps (or, after JPEG, steps far above the
+   cells' ripples), then grown by the partial blocks cut at its border. Pieces of one lattice within a block
+   of each other are one mosaic (small blocks after JPEG pass the cell tests in patches).
 A whole image upscaled by nearest neighbour (k x k constant cells from the origin) is first brought back to
 its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
 """
