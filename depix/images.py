@@ -40,7 +40,7 @@ def open_image(source: "str | Path | Image.Image | np.ndarray", max_pixels: int 
             raise InputError(f"{path.name} is not an image file depix can read") from None
         except Image.DecompressionBombError:
             raise InputError(f"{path.name} is too large to open safely") from None
-        except OSError as e:
+        except _BROKEN as e:
             raise InputError(f"cannot read {path.name}: the file is broken or truncated ({e})") from None
     elif isinstance(source, Image.Image):
         image = source

@@ -41,6 +41,11 @@ def files(tmp_path_factory):
     first = struct.unpack_from("<I", tiff, 4)[0]
     struct.pack_into("<I", tiff, first + 2 + 12 * struct.unpack_from("<H", tiff, first)[0], len(tiff))
     (d / "no_size.tif").write_bytes(tiff + struct.pack("<HHHIII", 1, 0x0106, 3, 1, 1, 0))
+    buffer = io.BytesIO()  # a TIFF whose width is stored as a byte string: Pillow raises ValueError on opening
+    Image.new("L", (8, 8)).save(buffer, "TIFF")
+    tiff = bytearray(buffer.getvalue())
+    tiff[12] = 1  # the first entry's (ImageWidth's) type: BYTE
+    (d / "bad_width.tif").write_bytes(tiff)
     Image.new("RGB", (1, 1)).save(d / "one.png")
     Image.new("1", (20000, 20000)).save(d / "bomb.png")  # 400 megapixels in a few kilobytes
     Image.new("L", (8000, 6000)).save(d / "big.png")
@@ -86,6 +91,7 @@ CATALOGUE = [
     (["restore", "{d}/truncated.png", "-o", "{out}/r.png", "--box", "0,0,8,8", "--checkpoint", "{d}/ck"], "broken"),
     (["restore", "{d}/truncated.jpg", "-o", "{out}/r.png", "--box", "0,0,8,8", "--checkpoint", "{d}/ck"], "broken"),
     (["restore", "{d}/no_size.tif", "-o", "{out}/r.png", "--box", "0,0,8,8", "--checkpoint", "{d}/ck"], "broken"),
+    (["restore", "{d}/bad_width.tif", "-o", "{out}/r.png", "--box", "0,0,8,8", "--checkpoint", "{d}/ck"], "broken"),
     (["restore", "{d}/one.png", "-o", "{out}/r.png", "--box", "0,0,8,8", "--checkpoint", "{d}/ck"], "not inside"),
     (["restore", "{d}/one.png", "-o", "{out}/r.png", "--box", "0,0,1,1", "--checkpoint", "{d}/ck"], "too small"),
     (["restore", "{d}/bomb.png", "-o", "{out}/r.png", "--box", "0,0,8,8", "--checkpoint", "{d}/ck"], "too large"),
