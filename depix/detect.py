@@ -169,27 +169,26 @@ def _merged(found: list[Mosaic]) -> list[Mosaic]:
     within a block of each other, and the mosaic is a rectangle around them.
     """
     out = list(found)
-    joined = True
-    while joined:
-        joined = False
-        for i, a in enumerate(out):
-            for j in range(i + 1, len(out)):
-                b, size = out[j], a.block_size
-                same = b.block_size == size and (a.offset[0] - b.offset[0]) % size == 0
-                same = same and (a.offset[1] - b.offset[1]) % size == 0
-                (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
-                near = ax - size <= bx + bw and bx - size <= ax + aw and ay - size <= by + bh and by - size <= ay + ah
-                if same and near:
-                    x0, y0 = min(ax, bx), min(ay, by)
-                    x1, y1 = max(ax + aw, bx + bw), max(ay + ah, by + bh)
-                    offset = (min(a.offset[0], b.offset[0]), min(a.offset[1], b.offset[1]))
-                    out[i] = Mosaic((x0, y0, x1 - x0, y1 - y0), size, offset, max(a.score, b.score))
-                    del out[j]
-                    joined = True
-                    break
-            if joined:
-                break
+
+    def first_pair() -> tuple[int, int] | None:
+        pairs = ((i, j) for i in range(len(out)) for j in range(i + 1, len(out)))
+        return next(((i, j) for i, j in pairs if _pieces_of_one(out[i], out[j])), None)
+
+    while pair := first_pair():  # again after each join: a joined box may meet pieces it did not meet before
+        a, b = out[pair[0]], out.pop(pair[1])
+        (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
+        x0, y0, x1, y1 = min(ax, bx), min(ay, by), max(ax + aw, bx + bw), max(ay + ah, by + bh)
+        offset = (min(a.offset[0], b.offset[0]), min(a.offset[1], b.offset[1]))
+        out[pair[0]] = Mosaic((x0, y0, x1 - x0, y1 - y0), a.block_size, offset, max(a.score, b.score))
     return out
+
+
+def _pieces_of_one(a: Mosaic, b: Mosaic) -> bool:
+    """Whether two mosaics share a lattice and lie within a block of each other."""
+    size = a.block_size
+    same = b.block_size == size and (a.offset[0] - b.offset[0]) % size == 0 and (a.offset[1] - b.offset[1]) % size == 0
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
+    return same and ax - size <= bx + bw and bx - size <= ax + aw and ay - size <= by + bh and by - size <= ay + ah
 
 
 def _lattices(
@@ -266,9 +265,9 @@ def _lattices_of_size(luma: np.ndarray, across: tuple, down: tuple, size: int) -
 def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) -> int | None:
     """The phase (mod size) of a window's lines of block-edge steps, if one phase clearly has most of them."""
     x0, y0, x1, y1 = window
-    hits = _steps(luma[y0:y1, x0:x1].T).sum(axis=0)  # hits[i]: steps from row y0 + i into the next row
-    if hits.size < 2 * size:
+    if y1 - y0 <= 2 * size:
         return None
+    hits = _steps(luma[y0:y1, x0:x1].T).sum(axis=0)  # hits[i]: steps from row y0 + i into the next row
     # A line is a row with at least two bands' width of steps; each weighs at most four bands' width, so that one
     # long straight edge does not outweigh a mosaic's lines, which repeat at the block size.
     lines = np.nonzero(hits >= 2 * BAND)[0]

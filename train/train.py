@@ -184,8 +184,9 @@ def main() -> None:
     torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its fastest kernels
     torch.manual_seed(config["seed"])
 
+    state_path = run_dir / "state.pt"
     model = DepixNet(ModelConfig(**config["model"])).to(device)
-    if args.init and not args.resume:
+    if args.init and not (args.resume and state_path.exists()):  # a resumed run keeps its own weights
         start = load(args.init)
         if start.config != model.config:
             raise SystemExit(f"--init {args.init}: its architecture differs from the config's [model]")
@@ -198,7 +199,6 @@ def main() -> None:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=optim["lr"], weight_decay=optim["weight_decay"])
     step, best, elapsed = 0, math.inf, 0.0
-    state_path = run_dir / "state.pt"
     if args.resume and state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
