@@ -448,6 +448,30 @@ def test_unavailable_sources_are_skipped_in_one_line(tmp_path, monkeypatch, caps
     ]
 
 
+def test_npm_package_from_the_cache_builds_without_npm(tmp_path, monkeypatch):
+    # npm pack stores a scoped package @scope/name as scope-name-version.tgz with files under package/.
+    cache = tmp_path / "out" / "cache" / "npm"
+    cache.mkdir(parents=True)
+    tarball = make_tar_gz({"package/demo/a.jpg": photo_bytes(11, fmt="JPEG"), "package/index.js": b"1"})
+    (cache / "scope-demo-1.2.3.tgz").write_bytes(tarball)
+    toml = tmp_path / "s.toml"
+    toml.write_text('[[sources]]\nname = "d"\nnpm = "@scope/demo==1.2.3"\nlicence = "MIT"\nkeep = ["package/demo/*"]\n')
+    monkeypatch.setattr(photos.shutil, "which", lambda name: None)  # nothing is downloaded
+    assert run_main(["--sources", toml, "--out", tmp_path / "out", "--cache", cache.parent]) == 0
+    [row] = manifest_rows(tmp_path / "out")
+    assert (row["source"], row["version"], row["original_path"]) == ("npm:@scope/demo", "1.2.3", "package/demo/a.jpg")
+
+
+def test_npm_source_needs_npm_and_a_pinned_version(tmp_path, monkeypatch, capsys):
+    toml = tmp_path / "s.toml"
+    toml.write_text('[[sources]]\nname = "d"\nnpm = "demo==1.0.0"\nlicence = "MIT"\nkeep = ["*"]\n')
+    monkeypatch.setattr(photos.shutil, "which", lambda name: None)
+    assert run_main(["--sources", toml, "--out", tmp_path / "out"]) == 1
+    assert "skip npm:demo: npm not found (apt-get install npm)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="must pin a version"):
+        photos.fetch_npm("demo", tmp_path)
+
+
 def test_preview_is_a_contact_sheet(tmp_path, corpus_sources):
     out, sheet = tmp_path / "out", tmp_path / "sheet.png"
     assert run_main(["--sources", corpus_sources, "--out", out, "--preview", sheet]) == 0
@@ -467,10 +491,10 @@ def test_listed_sources_are_well_formed():
     assert settings["val_percent"] == 10
     assert len(sources) >= 10
     for source in sources:
-        assert source.kind in ("debian", "pypi")
+        assert source.kind in ("debian", "pypi", "npm")
         assert source.rules.get("keep"), source.name
         assert source.rules.get("licence") or source.rules.get("copyright"), source.name
-        if source.kind == "pypi":
+        if source.kind in ("pypi", "npm"):
             assert "==" in source.ref, source.name
 
 

@@ -295,7 +295,7 @@ class Source:
     """One place photos come from: a listed package, a local archive, a user's folder or a hub dataset."""
 
     name: str
-    kind: str  # debian, pypi, file, dir, hf
+    kind: str  # debian, pypi, npm, file, dir, hf
     ref: str
     rules: dict = field(default_factory=dict)
     order: int = 0
@@ -303,8 +303,8 @@ class Source:
     @property
     def label(self) -> str:
         """Source column of the manifest: kind and package (or folder, or dataset)."""
-        if self.kind == "pypi":
-            return f"pypi:{self.ref.split('==')[0]}"
+        if self.kind in ("pypi", "npm"):
+            return f"{self.kind}:{self.ref.split('==')[0]}"
         if self.kind == "dir":  # the folder's name, not where it happens to be on this machine
             return f"dir:{Path(self.ref).name}"
         return f"{self.kind}:{self.ref}"
@@ -317,9 +317,9 @@ def load_sources(path: Path) -> tuple[dict, list[Source]]:
     settings = {"min_side": 256, "val_percent": 10, "near_duplicate_bits": 12} | config.get("settings", {})
     sources = []
     for order, table in enumerate(config.get("sources", [])):
-        kinds = [k for k in ("debian", "pypi", "file") if k in table]
+        kinds = [k for k in ("debian", "pypi", "npm", "file") if k in table]
         if len(kinds) != 1:
-            raise ValueError(f"source {table.get('name')!r} needs exactly one of debian, pypi, file")
+            raise ValueError(f"source {table.get('name')!r} needs exactly one of debian, pypi, npm, file")
         ref = table[kinds[0]]
         if kinds[0] == "file":
             ref = str((path.parent / ref).resolve())
@@ -376,6 +376,24 @@ def fetch_pypi(requirement: str, cache: Path) -> tuple[Path, str]:
         if not cached():
             raise SourceUnavailable("pip download produced no wheel")
     return cached()[-1], version
+
+
+def fetch_npm(requirement: str, cache: Path) -> tuple[Path, str]:
+    """Return the cached tarball of a pinned npm package (name==version), downloading it with npm if needed."""
+    name, sep, version = requirement.partition("==")
+    if not sep:
+        raise ValueError(f"npm source {requirement!r} must pin a version (name==version)")
+    folder = cache / "npm"
+    # npm pack names a scoped package's tarball scope-name-version.tgz.
+    tarball = folder / f"{name.removeprefix('@').replace('/', '-')}-{version}.tgz"
+    if not tarball.is_file():
+        if not shutil.which("npm"):
+            raise SourceUnavailable("npm not found (apt-get install npm)")
+        folder.mkdir(parents=True, exist_ok=True)
+        _run(["npm", "pack", "--silent", f"{name}@{version}"], folder)
+        if not tarball.is_file():
+            raise SourceUnavailable("npm pack produced no tarball")
+    return tarball, version
 
 
 def hf_snapshot(repo_id: str, cache_dir: Path) -> Path:
@@ -435,6 +453,8 @@ def fetch(source: Source, cache: Path) -> tuple[Path, str]:
         return fetch_debian(source.ref, cache)
     if source.kind == "pypi":
         return fetch_pypi(source.ref, cache)
+    if source.kind == "npm":
+        return fetch_npm(source.ref, cache)
     if source.kind == "hf":
         return fetch_hf(source.ref, cache)
     path = Path(source.ref)
