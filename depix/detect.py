@@ -30,6 +30,7 @@ MIN_BLOCK, MAX_BLOCK = 3, 64
 TILE = 16  # candidate regions are found on a grid of TILE x TILE tiles
 BAND = 8  # block edges are found in bands of BAND rows (or columns)
 MAX_CANDIDATES = 24  # lattices checked per image, most voted first (bounds the time on busy images)
+MAX_CODEC_CANDIDATES = 6  # of which at most this many lie on a codec's grid (JPEG's 8 x 8 blocks and multiples)
 UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
 STRONG = 3.0  # a mean luma step (0..255) across a cell's borders that counts as evidence of block edges
 
@@ -197,6 +198,10 @@ def _lattices(
     """Candidate lattices (weight, size, ox, oy, window): places where edges of one spacing and phase cross."""
     out = [c for size in np.union1d(across[2], down[2]) for c in _lattices_of_size(luma, across, down, int(size))]
     out.sort(key=lambda c: -c[0])
+    # A JPEG's own blocks vote for every multiple of 8 at every phase that is a multiple of 8 all over the image:
+    # left unbounded, those lattices crowd out a mosaic of another size.
+    codec = [c for c in out if _codec_grid(*c[1:4])]
+    out = [c for c in out if not _codec_grid(*c[1:4]) or c in codec[:MAX_CODEC_CANDIDATES]]
     return out[:MAX_CANDIDATES]
 
 
@@ -272,7 +277,9 @@ def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) 
     # long straight edge does not outweigh a mosaic's lines, which repeat at the block size.
     lines = np.nonzero(hits >= 2 * BAND)[0]
     phase = (y0 + 1 + lines) % size
-    weight = np.bincount(phase, weights=np.minimum(hits[lines], 4 * BAND), minlength=size)
+    # JPEG's block borders (every 8th line) step all over a heavily compressed photo: they count for less.
+    codec = (y0 + 1 + lines) % 8 == 0
+    weight = np.bincount(phase, weights=np.minimum(hits[lines], 4 * BAND) * np.where(codec, 0.25, 1.0), minlength=size)
     order = np.argsort(weight)
     best = int(order[-1])
     return best if np.count_nonzero(phase == best) >= 2 and weight[best] >= 1.5 * weight[order[-2]] else None
@@ -463,11 +470,13 @@ def _grid(
     keep = consistent & (n_diff >= 1) & (n_same <= 1)
     evidence = keep & (typical >= STRONG) & (n_diff >= 2)
     # Each cell votes for a box around it: mosaic cells for, other cells against, flat ones slightly against (an
-    # exterior as flat as the mosaic's smooth parts must not be taken in); boxes maximise the sum of votes.
+    # exterior as flat as the mosaic's smooth parts must not be taken in) unless they step to a neighbour (blocks
+    # over a sky's gradient: one value along a row, a step to the next row); boxes maximise the sum of votes.
+    calm = np.where(n_diff >= 1, 0.3, -0.1)
     if lossless:
-        vote = np.where(consistent, np.where(keep, 1.0, np.where(n_diff >= 1, 0.3, -0.1)), -2.0)
+        vote = np.where(consistent, np.where(keep, 1.0, calm), -2.0)
     else:
-        vote = np.where(consistent, np.where(keep, np.where(typical >= STRONG, 1.0, 0.5), -0.1), -1.0)
+        vote = np.where(consistent, np.where(keep, np.where(typical >= STRONG, 1.0, 0.5), calm), -1.0)
     return {"cells": cells, "consistent": consistent, "keep": keep, "evidence": evidence, "vote": vote,
             "lossless": lossless}  # fmt: skip
 

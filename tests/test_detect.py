@@ -8,7 +8,16 @@ from PIL import Image, ImageDraw
 
 from depix import Depixelator, InputError, pixelate_region
 from depix.cli import main
-from depix.detect import Mosaic, _line_phase, _merged, find_mosaics
+from depix.detect import (
+    MAX_CODEC_CANDIDATES,
+    Mosaic,
+    _codec_grid,
+    _edge_votes,
+    _lattices,
+    _line_phase,
+    _merged,
+    find_mosaics,
+)
 from depix.model import DepixNet, ModelConfig
 from tests.conftest import smooth_photo
 
@@ -168,6 +177,41 @@ def test_jpeg_faint_mosaic_over_haze():
     image = pixelate_region(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), box=box, block_size=size)
     (m,) = find_mosaics(jpeg(image, 85))
     assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
+def test_lines_on_jpeg_block_borders_count_less():
+    # A heavily compressed photo steps at every 8th column all over; a mosaic three blocks wide has only its own
+    # few lines of steps, which must outweigh those of JPEG's blocks that happen to share one phase.
+    rng = np.random.default_rng(3)
+    blocky = jpeg(Image.fromarray(textured_photo(rng, 320, 300)), 10)
+    box, size = (101, 61, 79, 159), 26
+    luma = np.asarray(jpeg(pixelate_region(blocky, box=box, block_size=size), 85).convert("L"), np.float32)
+    assert _line_phase(luma.T, size, (0, 0, 320, 300)) == box[0] % size
+
+
+def test_jpeg_block_lattices_leave_room_for_other_candidates():
+    # JPEG's blocks vote for every multiple of 8 at every phase that is a multiple of 8, all over a large photo.
+    rng = np.random.default_rng(3)
+    box, size = (907, 401, 79, 159), 26
+    image = pixelate_region(jpeg(Image.fromarray(textured_photo(rng, 768, 1024)), 10), box=box, block_size=size)
+    luma = np.asarray(jpeg(image, 85).convert("L"), np.float32)
+    rows = _edge_votes(luma.T, 3, 64)
+    candidates = _lattices(luma, _edge_votes(luma, 3, 64), (rows[1], rows[0], rows[2]))
+    assert sum(_codec_grid(*c[1:4]) for c in candidates) <= MAX_CODEC_CANDIDATES
+    assert (size, box[0] % size, box[1] % size) in [c[1:4] for c in candidates]
+
+
+def test_jpeg_blocks_over_a_sky_gradient_are_in_the_box():
+    # Blocks over a smooth sky keep one value along a row and step to the next row only: after JPEG they are not
+    # evidence on their own, but they belong to the box when they step to a neighbour.
+    rng = np.random.default_rng(5)
+    yy = np.mgrid[:240, :280][0]
+    sky = np.stack([90 + 0.5 * yy, 140 + 0.4 * yy, 230 - 0.2 * yy], axis=-1) + rng.normal(0, 1.0, (240, 280, 3))
+    image = np.clip(sky, 0, 255).astype(np.uint8)
+    image[120:] = textured_photo(rng, 120, 280)
+    box, size = (60, 20, 150, 170), 13
+    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
+    assert iou(match(found, box, size).box, box) >= 0.9
 
 
 def test_pieces_of_one_lattice_are_joined():
