@@ -399,7 +399,10 @@ def _verify(
         part = np.zeros(shape, bool)
         part[r0:r1, c0:c1] = keep[r0:r1, c0:c1]
         count = np.count_nonzero(part)
-        if count < 6 or r1 - r0 < 2 or c1 - c0 < 2:
+        # Two by two exactly constant large blocks are a mosaic only with partial blocks on two sides (checked
+        # below): a small box of large blocks (76 x 86 pixels of 29-pixel blocks) has no more full cells.
+        tiny = count < 6
+        if (tiny and not (lossless and count == 4 and size >= 16)) or r1 - r0 < 2 or c1 - c0 < 2:
             continue
         steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
         features = {
@@ -422,6 +425,8 @@ def _verify(
             edges = _lossy_trim(luma, size, edges)
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
+        if tiny and min(box[2], box[3]) < 2.5 * size:
+            continue
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
     return out
@@ -508,7 +513,9 @@ def _accept(f: dict) -> bool:
     if f["lossless"]:
         # Exactly constant cells are evidence in themselves, unless their grid is a codec's (4 x 4, 8 x 8).
         large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not f["codec_grid"]
-        return f["density"] >= 0.9 and (clear or large)
+        # Two by two blocks: four colours and four clear steps between them.
+        few = f["cells"] == 4 and f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 2.0
+        return f["density"] >= 0.9 and (clear or large or few)
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
@@ -551,12 +558,16 @@ def _partial(
     if limit <= 0 or rows < 1:
         return 0
     if lossless:
-        cols = edge + direction * np.arange(limit) - (0 if direction > 0 else 1)
-        strip = values[:, lo : lo + rows * size, cols].reshape(values.shape[0], rows, size, limit)
-        flat = (strip.max(axis=2) - strip.min(axis=2)).max(axis=0) == 0  # (rows, limit)
+        # One column more where the image goes on: a run of one value a whole block wide is a flat exterior
+        # (a saturated sky), not a partial block, which is narrower than a block.
+        probe = limit + 1 if room > limit else limit
+        cols = edge + direction * np.arange(probe) - (0 if direction > 0 else 1)
+        strip = values[:, lo : lo + rows * size, cols].reshape(values.shape[0], rows, size, probe)
+        flat = (strip.max(axis=2) - strip.min(axis=2)).max(axis=0) == 0  # (rows, probe)
         same = np.ones_like(flat)
         same[:, 1:] = (strip[:, :, :, 1:] == strip[:, :, :, :-1]).all(axis=(0, 2))
         widths = np.cumprod(flat & same, axis=1).sum(axis=1)  # the leading columns that keep the block's value
+        widths[widths > limit] = 0
     else:
         return _lossy_partial(luma, size, lo, rows, edge, direction, limit)
     # The width most rows of blocks agree on: a flat exterior in a few rows must not widen the box.

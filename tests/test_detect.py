@@ -128,6 +128,23 @@ def test_sampled_mosaic(photos):
     assert m.box == (x, y, w, h) and m.block_size == 7
 
 
+def test_small_box_of_large_blocks():
+    # 76 x 86 pixels of 29-pixel blocks: two by two full blocks and partial blocks on two sides.
+    box, size = (60, 40, 76, 86), 29
+    (m,) = find_mosaics(pixelate_region(Image.fromarray(textured_photo(np.random.default_rng(4), 200, 240)),
+                                        box=box, block_size=size))  # fmt: skip
+    assert (m.box, m.block_size) == (box, size)
+
+
+def test_partial_blocks_stop_at_a_saturated_exterior():
+    # Over a black exterior one value runs on past a block's width: that is the exterior, not a partial block.
+    image = textured_photo(np.random.default_rng(6), 200, 240)
+    image[:60, 78:] = 0  # above all but the first column of blocks
+    box, size = (50, 60, 140, 84), 28
+    (m,) = find_mosaics(pixelate_region(Image.fromarray(image), box=box, block_size=size))
+    assert (m.box, m.block_size) == (box, size)
+
+
 @pytest.mark.parametrize("quality", [95, 85])
 def test_jpeg(photos, quality):
     image = photos[1]
