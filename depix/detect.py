@@ -315,19 +315,29 @@ def _cells(values: np.ndarray, luma: np.ndarray, size: int, ox: int, oy: int, wi
     cell = lum.reshape(nr, size, nc, size)
     inner = (np.abs(np.diff(cell, axis=3)).mean(axis=(1, 3)) + np.abs(np.diff(cell, axis=1)).mean(axis=(1, 3))) / 2
     colour = block.mean(axis=(2, 4))
-    # The strongest line of steps inside (not next to the border, where compression ripples gather): an edge
-    # inside a cell (a drawn shape, a lattice too large) shows there when the mean over the cell hides it.
     across, along = np.abs(np.diff(cell, axis=3)).mean(axis=1), np.abs(np.diff(cell, axis=1)).mean(axis=3)
-    inside = slice(1, -1) if size >= 5 else slice(None)
-    line = np.maximum(across[:, :, inside].max(axis=2), along[:, inside].max(axis=1))
     cols = size * np.arange(1, nc)
     right = np.abs(lum[:, cols] - lum[:, cols - 1]).reshape(nr, size, nc - 1).mean(axis=1)
     rows = size * np.arange(1, nr)
     down = np.abs(lum[rows] - lum[rows - 1]).reshape(nr - 1, nc, size).mean(axis=2)
+    borders = _spread(right, down, (nr, nc))
+    # The strongest line of steps inside (not next to the border, where compression ripples gather): an edge
+    # inside a cell (a drawn shape, a lattice too large) shows there when the mean over the cell hides it.
+    # JPEG also rings up to 7 pixels from a strong step (within its 8 x 8 block): lines that close to a border
+    # count only when they step more than half as much as that border.
+    if size < 5:
+        line = np.maximum(across.max(axis=2), along.max(axis=1))
+    else:
+        margin = min(7, max(1, (size - 4) // 3))
+        line = np.maximum(across[:, :, margin:-margin].max(axis=2), along[:, margin:-margin].max(axis=1))
+        if margin > 1:  # left, right, upper and lower zones, in the order of borders
+            zones = (across[:, :, 1:margin].max(axis=2), across[:, :, -margin:-1].max(axis=2),
+                     along[:, 1:margin].max(axis=1), along[:, -margin:-1].max(axis=1))  # fmt: skip
+            for near, border in zip(zones, borders, strict=True):
+                line = np.maximum(line, np.where(near > 0.5 * border, near, 0.0))
     outline = _outlined(lum, size) | _outlined(lum.T, size).T
     # A lattice one pixel off puts the blocks' steps on the lines next to the cell borders, and ripples on the
     # borders: the lines next to a border must not step much more than the border itself.
-    borders = _spread(right, down, (nr, nc))
     present = _spread(np.ones_like(right, bool), np.ones_like(down, bool), (nr, nc), bool)
     next_lines = (across[:, :, 0], across[:, :, -1], along[:, 0], along[:, -1])
     for line_next, border, there in zip(next_lines, borders, present, strict=True):
@@ -490,8 +500,10 @@ def _boxes(grid: dict) -> list[tuple[int, int, int, int]]:
     """Boxes of cells (r0, r1, c0, c1) around groups of kept cells, each the box with the most votes."""
     labels, _ = ndimage.label(ndimage.binary_dilation(grid["keep"], np.ones((5, 5), bool)))
     boxes = []
-    for sl in ndimage.find_objects(labels):
-        local = grid["vote"][sl].copy()
+    for index, sl in enumerate(ndimage.find_objects(labels), start=1):
+        # The box may reach a few cells further (calm blocks over a sky's gradient), never into another group.
+        sl = tuple(slice(max(0, s.start - 3), s.stop + 3) for s in sl)
+        local = np.where((labels[sl] > 0) & (labels[sl] != index), -10.0, grid["vote"][sl])
         for _ in range(4):
             total, (r0, r1, c0, c1) = _best_rectangle(local)
             if total < 4:

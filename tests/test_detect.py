@@ -231,6 +231,19 @@ def test_jpeg_blocks_over_a_sky_gradient_are_in_the_box():
     assert iou(match(found, box, size).box, box) >= 0.9
 
 
+def test_jpeg_large_blocks_over_a_sky_gradient_above_a_strong_step():
+    # Three rows of calm sky blocks above textured ones: JPEG rings a few pixels into the sky block above each
+    # strong step, and the sky rows reach more than two blocks beyond the blocks that differ from all sides.
+    rng = np.random.default_rng(0)
+    yy = np.mgrid[:260, :240][0]
+    sky = np.stack([60 + 0.3 * yy, 90 + 0.3 * yy, 200 - 0.1 * yy], axis=-1) + rng.normal(0, 1.0, (260, 240, 3))
+    image = np.clip(sky, 0, 255).astype(np.uint8)
+    image[110:] = textured_photo(rng, 150, 240)
+    box, size = (50, 21, 110, 169), 29
+    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
+    assert iou(match(found, box, size).box, box) >= 0.9
+
+
 def test_pieces_of_one_lattice_are_joined():
     # Small blocks after JPEG pass the cell tests in patches: pieces on one lattice within a block of each other
     # are one mosaic; other lattices, other sizes and pieces further apart stay apart.
