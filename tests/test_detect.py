@@ -218,28 +218,21 @@ def test_jpeg_block_lattices_leave_room_for_other_candidates():
     assert (size, box[0] % size, box[1] % size) in [c[1:4] for c in candidates]
 
 
-def test_jpeg_blocks_over_a_sky_gradient_are_in_the_box():
-    # Blocks over a smooth sky keep one value along a row and step to the next row only: after JPEG they are not
-    # evidence on their own, but they belong to the box when they step to a neighbour.
-    rng = np.random.default_rng(5)
-    yy = np.mgrid[:240, :280][0]
-    sky = np.stack([90 + 0.5 * yy, 140 + 0.4 * yy, 230 - 0.2 * yy], axis=-1) + rng.normal(0, 1.0, (240, 280, 3))
-    image = np.clip(sky, 0, 255).astype(np.uint8)
-    image[120:] = textured_photo(rng, 120, 280)
-    box, size = (60, 20, 150, 170), 13
-    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
-    assert iou(match(found, box, size).box, box) >= 0.9
-
-
-def test_jpeg_large_blocks_over_a_sky_gradient_above_a_strong_step():
-    # Three rows of calm sky blocks above textured ones: JPEG rings a few pixels into the sky block above each
-    # strong step, and the sky rows reach more than two blocks beyond the blocks that differ from all sides.
-    rng = np.random.default_rng(0)
-    yy = np.mgrid[:260, :240][0]
-    sky = np.stack([60 + 0.3 * yy, 90 + 0.3 * yy, 200 - 0.1 * yy], axis=-1) + rng.normal(0, 1.0, (260, 240, 3))
-    image = np.clip(sky, 0, 255).astype(np.uint8)
-    image[110:] = textured_photo(rng, 150, 240)
-    box, size = (50, 21, 110, 169), 29
+# Blocks over a smooth sky keep one value along a row and step to the next row only: after JPEG they are not
+# evidence on their own, but they belong to the box when they step to a neighbour. With large blocks, JPEG also
+# rings a few pixels into the sky block above each strong step, and the sky rows reach more than two blocks
+# beyond the blocks that differ from all sides.
+@pytest.mark.parametrize(
+    ("seed", "colour", "slope", "ground", "box", "size"),
+    [(5, (90, 140, 230), (0.5, 0.4, -0.2), 120, (60, 20, 150, 170), 13),
+     (0, (60, 90, 200), (0.3, 0.3, -0.1), 110, (50, 21, 110, 169), 29)],
+)  # fmt: skip
+def test_jpeg_blocks_over_a_sky_gradient_are_in_the_box(seed, colour, slope, ground, box, size):
+    rng = np.random.default_rng(seed)
+    yy = np.mgrid[:260, :280][0]
+    sky = np.stack([c + s * yy for c, s in zip(colour, slope, strict=True)], axis=-1)
+    image = np.clip(sky + rng.normal(0, 1.0, sky.shape), 0, 255).astype(np.uint8)
+    image[ground:] = textured_photo(rng, 260 - ground, 280)
     found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
     assert iou(match(found, box, size).box, box) >= 0.9
 
