@@ -276,10 +276,11 @@ def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) 
     # A line is a row with at least two bands' width of steps; each weighs at most four bands' width, so that one
     # long straight edge does not outweigh a mosaic's lines, which repeat at the block size.
     lines = np.nonzero(hits >= 2 * BAND)[0]
-    phase = (y0 + 1 + lines) % size
+    starts = y0 + 1 + lines  # the rows where the next block would start
+    phase = starts % size
     # JPEG's block borders (every 8th line) step all over a heavily compressed photo: they count for less.
-    codec = (y0 + 1 + lines) % 8 == 0
-    weight = np.bincount(phase, weights=np.minimum(hits[lines], 4 * BAND) * np.where(codec, 0.25, 1.0), minlength=size)
+    weight = np.bincount(phase, weights=np.minimum(hits[lines], 4 * BAND) * np.where(starts % 8 == 0, 0.25, 1.0),
+                         minlength=size)  # fmt: skip
     order = np.argsort(weight)
     best = int(order[-1])
     return best if np.count_nonzero(phase == best) >= 2 and weight[best] >= 1.5 * weight[order[-2]] else None

@@ -355,11 +355,16 @@ def fetch_debian(package: str, cache: Path) -> tuple[Path, str]:
     return deb, version
 
 
-def fetch_pypi(requirement: str, cache: Path) -> tuple[Path, str]:
-    """Return the cached wheel of a pinned requirement (name==version), downloading it with pip if needed."""
+def _pinned(kind: str, requirement: str) -> tuple[str, str]:
     name, sep, version = requirement.partition("==")
     if not sep:
-        raise ValueError(f"pypi source {requirement!r} must pin a version (name==version)")
+        raise ValueError(f"{kind} source {requirement!r} must pin a version (name==version)")
+    return name, version
+
+
+def fetch_pypi(requirement: str, cache: Path) -> tuple[Path, str]:
+    """Return the cached wheel of a pinned requirement (name==version), downloading it with pip if needed."""
+    name, version = _pinned("pypi", requirement)
     folder = cache / "pypi"
     stem = re.sub(r"[-_.]+", "_", name).lower()
 
@@ -380,9 +385,7 @@ def fetch_pypi(requirement: str, cache: Path) -> tuple[Path, str]:
 
 def fetch_npm(requirement: str, cache: Path) -> tuple[Path, str]:
     """Return the cached tarball of a pinned npm package (name==version), downloading it with npm if needed."""
-    name, sep, version = requirement.partition("==")
-    if not sep:
-        raise ValueError(f"npm source {requirement!r} must pin a version (name==version)")
+    name, version = _pinned("npm", requirement)
     folder = cache / "npm"
     # npm pack names a scoped package's tarball scope-name-version.tgz.
     tarball = folder / f"{name.removeprefix('@').replace('/', '-')}-{version}.tgz"
