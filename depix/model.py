@@ -14,7 +14,7 @@ from depix.blocks import BlockGrid
 from depix.errors import InputError
 from depix.fill import membrane_fill
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "depix-unet"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "depix-unet-wide"
 NUM_FEATURES = 6
 
 

@@ -245,6 +245,17 @@ def main() -> None:
         torch.save(state, run_dir / "state.tmp")
         os.replace(run_dir / "state.tmp", state_path)  # a kill during the write keeps the old state
 
+    def validate() -> float:
+        """Score the EMA weights on the val set; export them when they are the best so far."""
+        nonlocal best
+        val = evaluate(ema, test_set, targets)
+        tqdm.write(f"step {step}: val {val:.3f} (identity {baselines['identity']:.3f})")
+        if val < best:
+            best = val
+            metrics = {**baselines, "model": val, "step": step, "samples": step * optim["batch_size"]}
+            export(ema, checkpoint_dir, config, manifest_sha, metrics)
+        return val
+
     started = time.time()
     budget_end = started + 60 * args.minutes if args.minutes else math.inf
     progress = tqdm(total=optim["max_steps"], initial=step, disable=not main_process, dynamic_ncols=True)
@@ -296,13 +307,7 @@ def main() -> None:
             }
             progress.set_postfix(loss=row["loss"], sps=row["samples_per_s"])
             if step % run["val_every"] == 0:
-                val = evaluate(ema, test_set, targets)
-                row["val_score"] = f"{val:.4f}"
-                progress.write(f"step {step}: val {val:.3f} (identity {baselines['identity']:.3f})")
-                if val < best:
-                    best = val
-                    metrics = {**baselines, "model": val, "step": step, "samples": step * optim["batch_size"]}
-                    export(ema, checkpoint_dir, config, manifest_sha, metrics)
+                row["val_score"] = f"{validate():.4f}"
             append_log(run_dir / "log.csv", row)
             if "val_score" in row:
                 plot_curves(run_dir / "log.csv", run_dir / "curves.png", baselines["identity"])
@@ -312,10 +317,8 @@ def main() -> None:
     if main_process:
         elapsed += time.time() - window_start
         save_state()
-        if best == math.inf:  # too short a run for a validation: export what there is
-            val = evaluate(ema, test_set, targets)
-            metrics = {**baselines, "model": val, "step": step, "samples": step * optim["batch_size"]}
-            export(ema, checkpoint_dir, config, manifest_sha, metrics)
+        if step % run["val_every"]:  # the last steps (lowest learning rate) were not validated yet
+            validate()
         print(f"stopped at step {step}; state in {state_path}; best weights in {checkpoint_dir}")
         if args.push_to_hub:
             push_to_hub(checkpoint_dir, args.push_to_hub)
