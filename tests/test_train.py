@@ -79,6 +79,8 @@ def test_fit_schedule_ends_the_cosine_when_time_runs_out(photo_dir, tmp_path):
     assert 250 < max_steps < 1000000
     state = torch.load(tmp_path / "run" / "state.pt", weights_only=True)
     assert state["max_steps"] == max_steps  # a resume keeps the fitted schedule
+    stopped = state["step"]
+    assert f"step {stopped}: val" in result.stdout + result.stderr  # the last, lowest-rate steps are validated too
 
 
 def test_init_starts_from_a_checkpoint_and_exports_only_improvements(photo_dir, tmp_path):
