@@ -38,9 +38,9 @@ every block keeps its known mean. Pixelating the output again gives back the inp
 channel by channel.
 
 ## Data
-Real photos from Debian and PyPI packages (see the corpus manifest: every photo's source, path and licence,
-CC-BY / CC-BY-SA / GPL / public domain and others); views at the challenge scale (whole photos shrunk to 64x64)
-and random crops at several scales, grayscale, flips and turns.
+Real photos from open-source packages (Debian, PyPI, npm; the corpus manifest lists every photo's source, path
+and licence: CC-BY / CC-BY-SA / GPL / public domain and others); views at the challenge scale (whole photos shrunk
+to 64x64) and random crops at several scales, grayscale, flips and turns.
 Corpus manifest sha256: `{config.get("manifest_sha256", "?")}`; training config `{config["name"]}`
 (train/configs/).
 
