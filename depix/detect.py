@@ -598,29 +598,39 @@ def _grid_lines_go_on(luma: np.ndarray, size: int, lo: int, rows: int, cols: np.
 
 
 def _lossy_trim(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """A lossy box of full cells (x0, y0, x1, y1) without an outer line of cells where the grid does not go on.
+    """A lossy box of full cells (x0, y0, x1, y1) without its outer lines of cells where the grid does not go on.
 
     Across a row of blocks the lattice's columns step and the columns in between stay calm; a row of smooth
-    exterior cells next to the mosaic (calm too, and stepping into it) shows no such columns. Only a line
-    that lacks them next to one that has them is cut: a smooth part of the mosaic lacks them too.
+    exterior cells next to the mosaic (calm too, and stepping into it) shows no such columns. Only lines that
+    lack them outside a line that has them (one or two lines further in) are cut: a smooth part of the mosaic
+    lacks them too.
     """
+    for _ in range(3):
+        trimmed = _lossy_trim_once(luma, size, edges)
+        if trimmed == edges:
+            break
+        edges = trimmed
+    return edges
+
+
+def _lossy_trim_once(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = edges
     if x1 - x0 < 3 * size or y1 - y0 < 3 * size:
         return edges
 
-    def lines(image: np.ndarray, at: int, span: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        return _grid_lines_go_on(image, size, span[0], (span[1] - span[0]) // size, np.arange(at, at + size))
+    def marked(image: np.ndarray, at: int, span: tuple[int, int]) -> tuple[float, bool]:
+        steps, ripples = _grid_lines_go_on(image, size, span[0], (span[1] - span[0]) // size, np.arange(at, at + size))
+        # A smooth line of the mosaic still steps a little at the lattice and hardly ripples between (the
+        # cells are flat): faint steps, too small for each column alone, stand out over the whole line.
+        return float(np.mean(steps >= 2.0 * ripples + 0.5)), steps.mean() >= 2.0 * ripples.mean() + 0.05
 
     cut = []
     for image, (a0, a1), span in ((luma, (x0, x1), (y0, y1)), (luma.T, (y0, y1), (x0, x1))):
-        for outer, inner in ((a0, a0 + size), (a1 - size, a1 - 2 * size)):
-            steps, ripples = lines(image, outer, span)
-            # A smooth line of the mosaic still steps a little at the lattice and hardly ripples between (the
-            # cells are flat): faint steps, too small for each column alone, stand out over the whole line.
-            faint = steps.mean() >= 2.5 * ripples.mean() + 0.1
-            inner_steps, inner_ripples = lines(image, inner, span)
-            unmarked = np.mean(steps >= 2.0 * ripples + 0.5) < 0.25 and not faint
-            cut.append(unmarked and np.mean(inner_steps >= 2.0 * inner_ripples + 0.5) >= 0.75)
+        for outer, inward in ((a0, size), (a1 - size, -size)):
+            share, faint = marked(image, outer, span)
+            unmarked = share < 0.25 and not faint
+            inner = [marked(image, outer + k * inward, span)[0] for k in (1, 2) if (k + 2) * size <= a1 - a0]
+            cut.append(unmarked and max(inner, default=0.0) >= 0.75)
     return x0 + size * cut[0], y0 + size * cut[2], x1 - size * cut[1], y1 - size * cut[3]
 
 

@@ -237,6 +237,19 @@ def test_jpeg_blocks_over_a_sky_gradient_are_in_the_box(seed, colour, slope, gro
     assert iou(match(found, box, size).box, box) >= 0.9
 
 
+# The top line of blocks lies over a smooth sky above the ground, and so does the exterior line above it: after
+# JPEG the box must keep the first (its lattice still steps faintly) and leave out the second.
+@pytest.mark.parametrize(("seed", "level", "slope"), [(0, 90, 0.15), (1, 90, 0.15), (5, 150, -0.2), (11, 150, -0.2)])
+def test_jpeg_box_ends_between_two_smooth_lines(seed, level, slope):
+    rng = np.random.default_rng(seed)
+    rows = np.arange(260, dtype=float)[:, None, None]
+    image = np.clip(level + slope * rows + rng.normal(0, 1.0 if level == 150 else 1.5, (260, 280, 3)), 0, 255)
+    image[108:] = textured_photo(rng, 152, 280)
+    box, size = (40, 88, 132, 112), 20
+    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image.astype(np.uint8)), box=box, block_size=size), 85))
+    assert iou(match(found, box, size).box, box) >= 0.9
+
+
 def test_pieces_of_one_lattice_are_joined():
     # Small blocks after JPEG pass the cell tests in patches: pieces on one lattice within a block of each other
     # are one mosaic; other lattices, other sizes and pieces further apart stay apart.
