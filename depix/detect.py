@@ -651,7 +651,9 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
     clear = (steps >= 0.5 * steps[0]) | (steps >= 3.0 * ripples + 0.5)
     marked = (steps >= 2.0 * ripples + 0.5) & clear
     if not marked[0]:
-        return 0  # the blocks themselves show no steps between rows: no way to tell
+        # The last blocks inside may not step between rows (one colour along the edge) while the partial blocks
+        # still do: then only steps far above the ripples count.
+        marked = steps >= 3.0 * ripples + 0.5
     # A column or two of stronger ripples may interrupt the marked columns, when at least three more follow.
     width, run = 0, 0
     for index, mark in enumerate(marked[1:], start=1):

@@ -250,6 +250,19 @@ def test_jpeg_box_ends_between_two_smooth_lines(seed, level, slope):
     assert iou(match(found, box, size).box, box) >= 0.9
 
 
+# The last full row of blocks is one colour (a flat band), so it does not step between its blocks; the partial
+# row below it does, and after JPEG it still belongs to the box.
+@pytest.mark.parametrize("seed", [0, 2, 4, 7])
+def test_jpeg_partial_row_below_a_row_of_one_colour(seed):
+    rng = np.random.default_rng(seed)
+    size, box = 24, (40, 40, 150, 4 * 24 + 21)
+    image = textured_photo(rng, 240, 260)
+    image[40 + 3 * size : 40 + 4 * size] = np.clip(np.array([90, 150, 80]) + rng.normal(0, 1, (size, 260, 3)), 0, 255)
+    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
+    best = match(found, box, size)
+    assert abs(best.box[1] + best.box[3] - (box[1] + box[3])) <= 3, best
+
+
 def test_pieces_of_one_lattice_are_joined():
     # Small blocks after JPEG pass the cell tests in patches: pieces on one lattice within a block of each other
     # are one mosaic; other lattices, other sizes and pieces further apart stay apart.
