@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.common import print_table, val_photos
+from benchmarks.common import corpus_photos, print_table
 from depix.challenge import identity_predictions, make_test_set, model_predictions, score, shrink_to_square
 from depix.model import load
 
@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--checkpoint")
     parser.add_argument("--tta", action="store_true", help="also time the 8x test-time averaging")
     args = parser.parse_args()
-    views = [shrink_to_square(p) for p in val_photos()]
+    views = [shrink_to_square(p) for p in corpus_photos()]
     per_image = -(-args.images // len(views))
     test_set, targets = make_test_set(views, per_image=per_image, seed=7)
     images = test_set["pixelated_images"][: args.images]

@@ -1,6 +1,7 @@
 """Finding mosaics automatically: synthetic mosaics on the validation photos, false alarms on clean images.
 
     OMP_NUM_THREADS=1 python -m benchmarks.bench_detect [--trials 3] [--max-side 1024] [--seed 0]
+        [--split val|train] [--sample N]
 
 Each trial puts 1 to 3 mosaics (blocks of 3-32 px, boxes of at least 3 blocks and 24 px, some touching the
 image border, random grid offsets) on every validation photo (scaled to at most --max-side), then stores it
@@ -19,7 +20,7 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.common import print_table, val_photos
+from benchmarks.common import corpus_photos, print_table
 from depix.detect import find_mosaics
 from depix.mosaic import pixelate_region
 
@@ -208,7 +209,7 @@ def upscale(image: Image.Image, factor: int) -> Image.Image:
 
 def speed() -> None:
     """Detection time on the largest validation photo at its own resolution: crops and the whole photo."""
-    big = max(val_photos(), key=lambda p: p.width * p.height)
+    big = max(corpus_photos(), key=lambda p: p.width * p.height)
     rows = []
     for side in (512, 1024, None):
         image = big if side is None else big.crop((0, 0, side, side))
@@ -231,18 +232,21 @@ def main() -> None:
     parser.add_argument("--max-side", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed-only", action="store_true", help="only the timing table")
+    parser.add_argument("--split", choices=["val", "train"], default="val", help="which corpus photos")
+    parser.add_argument("--sample", type=int, help="a fixed random sample of this many photos of the split")
     args = parser.parse_args()
     if args.speed_only:
         speed()
         return
     photos = []
-    for photo in val_photos():
+    for photo in corpus_photos(args.split, args.sample):
         photo.thumbnail((args.max_side, args.max_side), Image.LANCZOS)
         photos.append(photo)
     header = ["setting", "mosaics", "precision", "recall", "mean IoU", "exact block", "IoU>=0.9 & exact",
               "same, visible only", "ms/image"]  # fmt: skip
 
-    print(f"\n### Mean mosaics (depix pixelate_region) on {len(photos)} val photos, {args.trials} trials each\n")
+    where = f"{len(photos)} {args.split} photos"
+    print(f"\n### Mean mosaics (depix pixelate_region) on {where}, {args.trials} trials each\n")
     rows = []
     for quality in QUALITIES:
         rng, tally = np.random.default_rng(args.seed), Tally()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import print_table, val_photos
+from benchmarks.common import corpus_photos, print_table
 from depix import Depixelator, pixelate_region
 from depix.compare import bicubic_baseline
 
@@ -31,7 +31,7 @@ def quality(depixelator: Depixelator, per_photo: int, jpeg: int | None = None) -
     rng = np.random.default_rng(0)
     classical = Depixelator(None)
     errors: dict[str, list[float]] = {"identity": [], "bicubic": [], "membrane fill": [], "depix": []}
-    for photo in val_photos():
+    for photo in corpus_photos():
         if max(photo.size) < 512:
             continue
         photo.thumbnail((1024, 1024), Image.LANCZOS)
@@ -82,7 +82,7 @@ def jpeg_table(depixelator: Depixelator, per_photo: int) -> None:
 
 
 def speed(depixelator: Depixelator) -> None:
-    photo = max(val_photos(), key=lambda p: min(p.size)).resize((1024, 1024), Image.LANCZOS)
+    photo = max(corpus_photos(), key=lambda p: min(p.size)).resize((1024, 1024), Image.LANCZOS)
     box = (384, 384, 256, 256)
     pixelated = pixelate_region(photo, box=box, block_size=16)
     rows = []

@@ -3,6 +3,7 @@
 import contextlib
 import csv
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -18,14 +19,20 @@ MANIFEST = Path("data/photos/manifest.csv")
 ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 
 
-def val_photos(manifest: Path = MANIFEST, min_side: int = 0) -> list[Image.Image]:
-    """The corpus's validation photos as RGB images (build the corpus first: python -m train.photos)."""
+def corpus_photos(split: str = "val", sample: int | None = None, manifest: Path = MANIFEST) -> list[Image.Image]:
+    """The corpus's photos of one split as RGB images, or a fixed random sample of them.
+
+    The benchmarks measure on the val photos; a sample of train photos, which no detection rule was worked out
+    on, checks that a change carries over to photos it was not tuned on. Build the corpus first with
+    `python -m train.photos`.
+    """
     if not manifest.exists():
         raise SystemExit(f"{manifest} not found: build the corpus first with `python -m train.photos`")
     with manifest.open(newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r["split"] == "val"]
-    photos = [Image.open(manifest.parent / r["path"]).convert("RGB") for r in rows]
-    return [p for p in photos if min(p.size) >= min_side]
+        rows = [r for r in csv.DictReader(f) if r["split"] == split]
+    if sample is not None and sample < len(rows):
+        rows = [rows[i] for i in sorted(random.Random(11).sample(range(len(rows)), sample))]
+    return [Image.open(manifest.parent / r["path"]).convert("RGB") for r in rows]
 
 
 def print_table(header: list[str], rows: list[list[object]]) -> None:
