@@ -81,6 +81,9 @@ def test_fit_schedule_ends_the_cosine_when_time_runs_out(photo_dir, tmp_path):
     assert state["max_steps"] == max_steps  # a resume keeps the fitted schedule
     stopped = state["step"]
     assert f"step {stopped}: val" in result.stdout + result.stderr  # the last, lowest-rate steps are validated too
+    with (tmp_path / "run" / "log.csv").open() as f:
+        last = list(csv.DictReader(f))[-1]
+    assert int(last["step"]) == stopped and last["val_score"]  # ... and logged, so the curve ends there
 
 
 def test_init_starts_from_a_checkpoint_and_exports_only_improvements(photo_dir, tmp_path):

@@ -122,12 +122,20 @@ def evaluate(model: DepixNet, test_set: dict, targets: list[np.ndarray], tta: bo
 
 
 def append_log(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as f:
+    """Add a row to the CSV log; a second row for the same step fills in the first one's empty fields."""
+    rows = []
+    if path.exists():
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    row = {k: str(row.get(k, "")) for k in LOG_FIELDS}
+    if rows and rows[-1]["step"] == row["step"]:
+        rows[-1] = {k: rows[-1][k] or row[k] for k in LOG_FIELDS}
+    else:
+        rows.append(row)
+    with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow({k: row.get(k, "") for k in LOG_FIELDS})
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def plot_curves(log_path: Path, png_path: Path, identity: float) -> None:
@@ -256,6 +264,28 @@ def main() -> None:
             export(ema, checkpoint_dir, config, manifest_sha, metrics)
         return val
 
+    def log(validated: bool) -> None:
+        """Append a row to the CSV log (with a validation if asked), redraw the curves, save the state."""
+        nonlocal elapsed, window_start, window_samples, losses
+        now = time.time()
+        elapsed += now - window_start
+        row = {
+            "step": step,
+            "samples": step * optim["batch_size"],
+            "loss": f"{np.mean(losses):.4f}" if losses else "",
+            "lr": f"{learning_rate(step, optim):.6f}",
+            "samples_per_s": f"{window_samples / (now - window_start):.1f}" if window_samples else "",
+            "elapsed_s": f"{elapsed:.0f}",
+        }
+        progress.set_postfix(loss=row["loss"], sps=row["samples_per_s"])
+        if validated:
+            row["val_score"] = f"{validate():.4f}"
+        append_log(run_dir / "log.csv", row)
+        if validated:
+            plot_curves(run_dir / "log.csv", run_dir / "curves.png", baselines["identity"])
+        save_state()
+        window_start, window_samples, losses = time.time(), 0, []
+
     started = time.time()
     budget_end = started + 60 * args.minutes if args.minutes else math.inf
     progress = tqdm(total=optim["max_steps"], initial=step, disable=not main_process, dynamic_ncols=True)
@@ -295,30 +325,12 @@ def main() -> None:
         if not main_process:
             continue
         if step % run["save_every"] == 0 or step % run["val_every"] == 0:
-            now = time.time()
-            elapsed += now - window_start
-            row = {
-                "step": step,
-                "samples": step * optim["batch_size"],
-                "loss": f"{np.mean(losses):.4f}",
-                "lr": f"{learning_rate(step, optim):.6f}",
-                "samples_per_s": f"{window_samples / (now - window_start):.1f}",
-                "elapsed_s": f"{elapsed:.0f}",
-            }
-            progress.set_postfix(loss=row["loss"], sps=row["samples_per_s"])
-            if step % run["val_every"] == 0:
-                row["val_score"] = f"{validate():.4f}"
-            append_log(run_dir / "log.csv", row)
-            if "val_score" in row:
-                plot_curves(run_dir / "log.csv", run_dir / "curves.png", baselines["identity"])
-            save_state()
-            window_start, window_samples, losses = time.time(), 0, []
+            log(validated=step % run["val_every"] == 0)
     progress.close()
     if main_process:
-        elapsed += time.time() - window_start
-        save_state()
-        if step % run["val_every"]:  # the last steps (lowest learning rate) were not validated yet
-            validate()
+        # The last steps (lowest learning rate) are validated and logged too, even off the val_every grid.
+        if step % run["val_every"]:
+            log(validated=True)
         print(f"stopped at step {step}; state in {state_path}; best weights in {checkpoint_dir}")
         if args.push_to_hub:
             push_to_hub(checkpoint_dir, args.push_to_hub)
