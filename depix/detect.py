@@ -413,7 +413,7 @@ def _verify(
         # Two by two exactly constant large blocks are a mosaic only with partial blocks on two sides (checked
         # below): a small box of large blocks (76 x 86 pixels of 29-pixel blocks) has no more full cells.
         tiny = count < 6
-        if (tiny and not (lossless and count == 4 and size >= 16)) or r1 - r0 < 2 or c1 - c0 < 2:
+        if (tiny and not (count == 4 and size >= 16)) or r1 - r0 < 2 or c1 - c0 < 2:
             continue
         steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
         features = {
@@ -529,6 +529,8 @@ def _accept(f: dict) -> bool:
         # Two by two blocks: four colours and four clear steps between them.
         few = f["cells"] == 4 and f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 2.0
         return f["density"] >= 0.9 and (clear or large or few)
+    if f["cells"] == 4:  # two by two large blocks after JPEG: calm, four colours, steps far above the ripples
+        return f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75

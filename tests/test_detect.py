@@ -128,12 +128,14 @@ def test_sampled_mosaic(photos):
     assert m.box == (x, y, w, h) and m.block_size == 7
 
 
-def test_small_box_of_large_blocks():
+@pytest.mark.parametrize(("seed", "quality"), [(4, None), (6, 85), (9, 85)])
+def test_small_box_of_large_blocks(seed, quality):
     # 76 x 86 pixels of 29-pixel blocks: two by two full blocks and partial blocks on two sides.
     box, size = (60, 40, 76, 86), 29
-    (m,) = find_mosaics(pixelate_region(Image.fromarray(textured_photo(np.random.default_rng(4), 200, 240)),
-                                        box=box, block_size=size))  # fmt: skip
-    assert (m.box, m.block_size) == (box, size)
+    photo = Image.fromarray(textured_photo(np.random.default_rng(seed), 200, 240))
+    image = pixelate_region(photo, box=box, block_size=size)
+    (m,) = find_mosaics(image if quality is None else jpeg(image, quality))
+    assert m.block_size == size and iou(m.box, box) >= (1.0 if quality is None else 0.9)
 
 
 def test_partial_blocks_stop_at_a_saturated_exterior():
