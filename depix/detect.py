@@ -433,7 +433,7 @@ def _verify(
         bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
         edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
         if not lossless:
-            edges = _lossy_trim(luma, size, edges)
+            edges = _lossy_grow(luma, size, _lossy_trim(luma, size, edges))
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
         if tiny and min(box[2], box[3]) < 2.5 * size:
@@ -634,6 +634,41 @@ def _lossy_trim_once(luma: np.ndarray, size: int, edges: tuple[int, int, int, in
             inner = [marked(image, outer + k * inward, span)[0] for k in (1, 2) if (k + 2) * size <= a1 - a0]
             cut.append(unmarked and max(inner, default=0.0) >= 0.75)
     return x0 + size * cut[0], y0 + size * cut[2], x1 - size * cut[1], y1 - size * cut[3]
+
+
+def _lossy_grow(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A lossy box of full cells (x0, y0, x1, y1) grown by the calm outer lines of cells where the lattice goes on.
+
+    A mosaic's edge over a sky votes for nothing (its cells neither differ clearly nor step much), yet its
+    lattice still steps faintly while its cells stay flatter than the sky around: such lines join the box.
+    """
+    grown = list(edges)
+    for image, lo, hi, span in ((luma, 0, 2, (1, 3)), (luma.T, 1, 3, (0, 2))):
+        top = edges[span[0]]
+        rows = (edges[span[1]] - top) // size
+        boundary = top + 1 + np.arange(rows * size - 1)  # d[i] below: the step from row boundary - 1 into it
+        # JPEG's block borders step in a smooth sky too: lattice lines on them say nothing.
+        usable = boundary % 8 != 0
+        on_line = ((boundary - top) % size == 0) & usable
+        if not on_line.any():
+            continue
+        for side, direction in ((lo, -1), (hi, 1)):
+            for _ in range(3):
+                at = grown[side] - size if direction < 0 else grown[side]
+                if at < 0 or at + size > image.shape[1]:
+                    break
+                d = np.abs(np.diff(image[top : top + rows * size, at : at + size], axis=0))
+                # Both halves of the line: partial blocks next to the box leave its outer half to the exterior.
+                halves = (d[:, : size // 2], d[:, size // 2 :])
+                if not all(_faint_lattice(half[on_line].mean(), half[~on_line & usable].mean()) for half in halves):
+                    break
+                grown[side] += direction * size
+    return tuple(grown)
+
+
+def _faint_lattice(steps: float, ripples: float) -> bool:
+    """Whether calm cells (small ripples) still step at the lattice lines, well above their ripples."""
+    return ripples <= 0.5 and steps >= 2.0 * ripples + 0.05
 
 
 def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int:

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image, ImageDraw
+from scipy import ndimage
 
 from depix import Depixelator, InputError, pixelate_region
 from depix.cli import main
@@ -263,6 +264,20 @@ def test_jpeg_partial_row_below_a_row_of_one_colour(seed):
     found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
     best = match(found, box, size)
     assert abs(best.box[1] + best.box[3] - (box[1] + box[3])) <= 3, best
+
+
+# The upper line of blocks lies over a faint haze: its blocks differ by less than a level, so they vote for
+# nothing, but after JPEG its lattice still steps above the blocks' calm inside, and it joins the box.
+@pytest.mark.parametrize("seed", [6, 11])
+def test_jpeg_line_of_blocks_over_a_haze_joins_the_box(seed):
+    rng = np.random.default_rng(seed)
+    haze = ndimage.gaussian_filter(rng.normal(0, 1, (260, 280)), 12)
+    haze *= 1.0 / haze.std()
+    image = np.clip((140 + haze)[..., None] + np.array([0, 15, 60]) + rng.normal(0, 0.8, (260, 280, 3)), 0, 255)
+    image[110:] = textured_photo(rng, 150, 280)
+    box, size = (40, 58, 150, 166), 26
+    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image.astype(np.uint8)), box=box, block_size=size), 85))
+    assert iou(match(found, box, size).box, box) >= 0.9
 
 
 def test_pieces_of_one_lattice_are_joined():
