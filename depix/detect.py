@@ -592,11 +592,21 @@ def _partial(
     return 0
 
 
-def _grid_lines_go_on(luma: np.ndarray, size: int, lo: int, rows: int, cols: np.ndarray) -> np.ndarray:
-    """For columns of the image: the steps where rows lo + k * size meet, and the ripples between them."""
+def _grid_lines_go_on(
+    luma: np.ndarray, size: int, lo: int, rows: int, cols: np.ndarray, off_codec: bool = False
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """For columns of the image: the steps where rows lo + k * size meet, and the ripples between them.
+
+    With off_codec, rows that meet on JPEG's 8 x 8 block borders are left out (they step in a smooth sky too);
+    None when no lattice line is left.
+    """
     d = np.abs(np.diff(luma[lo : lo + rows * size, cols], axis=0))
-    on_line = (np.arange(d.shape[0]) + 1) % size == 0
-    return d[on_line].mean(axis=0), d[~on_line].mean(axis=0)
+    boundary = lo + 1 + np.arange(d.shape[0])  # d[i]: the step from row boundary - 1 into row boundary
+    usable = boundary % 8 != 0 if off_codec else np.ones(d.shape[0], bool)
+    on_line = ((boundary - lo) % size == 0) & usable
+    if not on_line.any():
+        return None
+    return d[on_line].mean(axis=0), d[~on_line & usable].mean(axis=0)
 
 
 def _lossy_trim(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -644,31 +654,25 @@ def _lossy_grow(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -
     """
     grown = list(edges)
     for image, lo, hi, span in ((luma, 0, 2, (1, 3)), (luma.T, 1, 3, (0, 2))):
-        top = edges[span[0]]
-        rows = (edges[span[1]] - top) // size
-        boundary = top + 1 + np.arange(rows * size - 1)  # d[i] below: the step from row boundary - 1 into it
-        # JPEG's block borders step in a smooth sky too: lattice lines on them say nothing.
-        usable = boundary % 8 != 0
-        on_line = ((boundary - top) % size == 0) & usable
-        if not on_line.any():
-            continue
+        top, rows = edges[span[0]], (edges[span[1]] - edges[span[0]]) // size
         for side, direction in ((lo, -1), (hi, 1)):
             for _ in range(3):
                 at = grown[side] - size if direction < 0 else grown[side]
                 if at < 0 or at + size > image.shape[1]:
                     break
-                d = np.abs(np.diff(image[top : top + rows * size, at : at + size], axis=0))
                 # Both halves of the line: partial blocks next to the box leave its outer half to the exterior.
-                halves = (d[:, : size // 2], d[:, size // 2 :])
-                if not all(_faint_lattice(half[on_line].mean(), half[~on_line & usable].mean()) for half in halves):
+                # JPEG's block borders step in a smooth sky too: lattice lines on them say nothing.
+                halves = (np.arange(at, at + size // 2), np.arange(at + size // 2, at + size))
+                lines = [_grid_lines_go_on(image, size, top, rows, half, off_codec=True) for half in halves]
+                if not all(line is not None and _faint_lattice(*line) for line in lines):
                     break
                 grown[side] += direction * size
     return tuple(grown)
 
 
-def _faint_lattice(steps: float, ripples: float) -> bool:
+def _faint_lattice(steps: np.ndarray, ripples: np.ndarray) -> bool:
     """Whether calm cells (small ripples) still step at the lattice lines, well above their ripples."""
-    return ripples <= 0.5 and steps >= 2.0 * ripples + 0.05
+    return ripples.mean() <= 0.5 and steps.mean() >= 2.0 * ripples.mean() + 0.05
 
 
 def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int:
