@@ -11,7 +11,9 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
    box with the largest sum of votes wins); a flat exterior, a wall or a white page, votes against.
 4. The box is accepted on dense, many-coloured cells with clear steps (or, after JPEG, steps far above the
-   cells' ripples), then grown by the partial blocks cut at its border. Pieces of one lattice within a block
+   cells' ripples). After JPEG each outer line of cells is judged on its own: the lattice steps along it, or its
+   cells are flat inside where a smooth exterior slopes; lines that fail are cut, lines beyond that pass join.
+   Then the box is grown by the partial blocks cut at its border. Pieces of one lattice within a block
    of each other are one mosaic (small blocks after JPEG pass the cell tests in patches).
 A whole image upscaled by nearest neighbour (k x k constant cells from the origin) is first brought back to
 its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
@@ -32,6 +34,7 @@ BAND = 8  # block edges are found in bands of BAND rows (or columns)
 MAX_CANDIDATES = 24  # lattices checked per image, most voted first (bounds the time on busy images)
 MAX_CODEC_CANDIDATES = 6  # of which at most this many lie on a codec's grid (JPEG's 8 x 8 blocks and multiples)
 UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
+SLOPE = 0.6  # the most a mosaic cell's inside slopes after JPEG (mean of one half minus the other, 0..255)
 STRONG = 3.0  # a mean luma step (0..255) across a cell's borders that counts as evidence of block edges
 
 
@@ -433,7 +436,7 @@ def _verify(
         bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
         edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
         if not lossless:
-            edges = _lossy_grow(luma, size, _lossy_trim(luma, size, edges))
+            edges = _lossy_refine(luma, size, edges)
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
         if tiny and min(box[2], box[3]) < 2.5 * size:
@@ -593,9 +596,10 @@ def _partial(
 
 
 def _grid_lines_go_on(
-    luma: np.ndarray, size: int, lo: int, rows: int, cols: np.ndarray, off_codec: bool = False
+    luma: np.ndarray, size: int, lo: int, rows: int, cols: np.ndarray, off_codec: bool = False, reduce=np.mean
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """For columns of the image: the steps where rows lo + k * size meet, and the ripples between them.
+    """For columns of the image: the steps where rows lo + k * size meet (reduced over those lines: mean or median),
+    and the mean ripples between them.
 
     With off_codec, rows that meet on JPEG's 8 x 8 block borders are left out (they step in a smooth sky too);
     None when no lattice line is left.
@@ -606,68 +610,88 @@ def _grid_lines_go_on(
     on_line = ((boundary - lo) % size == 0) & usable
     if not on_line.any():
         return None
-    return d[on_line].mean(axis=0), d[~on_line & usable].mean(axis=0)
+    return reduce(d[on_line], axis=0), d[~on_line & usable].mean(axis=0)
 
 
-def _lossy_trim(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """A lossy box of full cells (x0, y0, x1, y1) without its outer lines of cells where the grid does not go on.
+def _lossy_refine(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A lossy box of full cells (x0, y0, x1, y1) with each side moved to where its lines of cells stop being blocks.
 
-    Across a row of blocks the lattice's columns step and the columns in between stay calm; a row of smooth
-    exterior cells next to the mosaic (calm too, and stepping into it) shows no such columns. Only lines that
-    lack them outside a line that has them (one or two lines further in) are cut: a smooth part of the mosaic
-    lacks them too.
+    A box from cell votes is often a line of cells off after JPEG: a mosaic's calm parts vote for nothing and a
+    smooth exterior votes a little for itself. Each outer line of cells is judged on its own (_line_is_blocks):
+    lines that are clearly not blocks are cut, lines beyond the box that clearly are join it.
     """
-    for _ in range(3):
-        trimmed = _lossy_trim_once(luma, size, edges)
-        if trimmed == edges:
-            break
-        edges = trimmed
-    return edges
-
-
-def _lossy_trim_once(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = edges
-    if x1 - x0 < 3 * size or y1 - y0 < 3 * size:
-        return edges
-
-    def marked(image: np.ndarray, at: int, span: tuple[int, int]) -> tuple[float, bool]:
-        steps, ripples = _grid_lines_go_on(image, size, span[0], (span[1] - span[0]) // size, np.arange(at, at + size))
-        # A smooth line of the mosaic still steps a little at the lattice and hardly ripples between (the
-        # cells are flat): faint steps, too small for each column alone, stand out over the whole line.
-        return float(np.mean(steps >= 2.0 * ripples + 0.5)), steps.mean() >= 2.0 * ripples.mean() + 0.05
-
-    cut = []
-    for image, (a0, a1), span in ((luma, (x0, x1), (y0, y1)), (luma.T, (y0, y1), (x0, x1))):
-        for outer, inward in ((a0, size), (a1 - size, -size)):
-            share, faint = marked(image, outer, span)
-            unmarked = share < 0.25 and not faint
-            inner = [marked(image, outer + k * inward, span)[0] for k in (1, 2) if (k + 2) * size <= a1 - a0]
-            cut.append(unmarked and max(inner, default=0.0) >= 0.75)
-    return x0 + size * cut[0], y0 + size * cut[2], x1 - size * cut[1], y1 - size * cut[3]
+    for _ in range(3):
+        before = (x0, y0, x1, y1)
+        for axis in (0, 1):
+            image, (a0, a1), span = (luma, (x0, x1), (y0, y1)) if axis == 0 else (luma.T, (y0, y1), (x0, x1))
+            a0, a1 = _refine_side(image, size, a0, a1, span, -1), _refine_side(image, size, a1, a0, span, 1)
+            if axis == 0:
+                x0, x1 = a0, a1
+            else:
+                y0, y1 = a0, a1
+        if (x0, y0, x1, y1) == before:
+            break
+    return x0, y0, x1, y1
 
 
-def _lossy_grow(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """A lossy box of full cells (x0, y0, x1, y1) grown by the calm outer lines of cells where the lattice goes on.
+def _refine_side(image: np.ndarray, size: int, side: int, other: int, span: tuple[int, int], direction: int) -> int:
+    """One side of a box (a column edge of image; direction -1: the left side, 1: the right) cut or grown by lines."""
 
-    A mosaic's edge over a sky votes for nothing (its cells neither differ clearly nor step much), yet its
-    lattice still steps faintly while its cells stay flatter than the sky around: such lines join the box.
+    def line_at(edge: int) -> int:  # the first column of the line of cells just inside an edge
+        return edge if direction < 0 else edge - size
+
+    while abs(other - side) > 2 * size and _line_is_blocks(image, size, line_at(side), span) is False:
+        side -= direction * size
+    rows = (span[1] - span[0]) // size
+    for _ in range(8):
+        outer = side + direction * size
+        if outer < 0 or outer > image.shape[1] or not _line_is_blocks(image, size, line_at(outer), span):
+            break
+        if size // 2 <= _lossy_partial(image, size, span[0], rows, side, direction, size - 1) < size - 1:
+            break  # a partial block (its steps end before the line does), measured to the pixel later
+        side = outer
+    return side
+
+
+def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]) -> bool | None:
+    """Whether columns at..at + size, over the rows of span, are a line of mosaic cells: True, False or unsure.
+
+    Blocks: the lattice steps between the cells along most of the line, or the cells are flat (no slope inside,
+    where a smooth exterior has one) and still step faintly at the lattice. Not blocks: no steps at the lattice
+    and cells that slope. A flat exterior and a mosaic over it look alike: unsure.
     """
-    grown = list(edges)
-    for image, lo, hi, span in ((luma, 0, 2, (1, 3)), (luma.T, 1, 3, (0, 2))):
-        top, rows = edges[span[0]], (edges[span[1]] - edges[span[0]]) // size
-        for side, direction in ((lo, -1), (hi, 1)):
-            for _ in range(3):
-                at = grown[side] - size if direction < 0 else grown[side]
-                if at < 0 or at + size > image.shape[1]:
-                    break
-                # Both halves of the line: partial blocks next to the box leave its outer half to the exterior.
-                # JPEG's block borders step in a smooth sky too: lattice lines on them say nothing.
-                halves = (np.arange(at, at + size // 2), np.arange(at + size // 2, at + size))
-                lines = [_grid_lines_go_on(image, size, top, rows, half, off_codec=True) for half in halves]
-                if not all(line is not None and _faint_lattice(*line) for line in lines):
-                    break
-                grown[side] += direction * size
-    return tuple(grown)
+    rows = (span[1] - span[0]) // size
+    if rows < 2:
+        return None  # no lattice line runs along a single cell
+    cells = image[span[0] : span[0] + rows * size, at : at + size].reshape(rows, size, size)
+    m = 2 if size >= 8 else 1  # JPEG rings next to a block's edge: leave it out
+    inside = cells[:, m : size - m, m : size - m]
+    half = (size - 2 * m) // 2
+    slope = np.abs(inside[:, :, :half].mean(axis=(1, 2)) - inside[:, :, -half:].mean(axis=(1, 2)))
+    slope += np.abs(inside[:, :half].mean(axis=(1, 2)) - inside[:, -half:].mean(axis=(1, 2)))
+    typical = float(np.median(slope))
+    flat = typical <= SLOPE
+
+    def stepping(cols: np.ndarray) -> tuple[float, float, bool]:
+        # The share of columns that step at the lattice lines: on average, and on most lines (one exterior edge
+        # along a lattice line steps a lot on one line only).
+        shares = []
+        for reduce in (np.mean, np.median):
+            steps, ripples = _grid_lines_go_on(image, size, span[0], rows, cols, reduce=reduce)
+            shares.append(float(np.mean(steps >= 2.0 * ripples + 0.5)))
+        off_codec = _grid_lines_go_on(image, size, span[0], rows, cols, off_codec=True)
+        return shares[0], shares[1], off_codec is not None and _faint_lattice(*off_codec)
+
+    # Both halves of the line: a partial block next to the box is blocks in one half only.
+    halves = [stepping(cols) for cols in (np.arange(at, at + size // 2), np.arange(at + size // 2, at + size))]
+    if typical > 3 * SLOPE:
+        return False  # cells that slope this much are no blocks, whatever steps an exterior edge makes on the lattice
+    if all(most >= 0.85 or (flat and faint) for _, most, faint in halves):
+        return True
+    if max(share for share, _, _ in halves) < 0.5 and not flat:
+        return False
+    return None
 
 
 def _faint_lattice(steps: np.ndarray, ripples: np.ndarray) -> bool:

@@ -380,3 +380,17 @@ def test_restore_without_a_box_uses_detection(photos, depixelator):
 def test_restore_without_a_box_and_no_mosaic_says_so(photos, depixelator):
     with pytest.raises(InputError, match="no pixelated region was found"):
         depixelator.restore(photos[0])
+
+
+# Above the mosaic lies a smooth sky that darkens upwards: after JPEG its cells are calm and step a little into
+# each other, so they vote for the box; but inside each cell the sky slopes, where a block is flat.
+@pytest.mark.parametrize("seed", [0, 5, 10])
+def test_jpeg_box_stops_at_a_sloping_sky(seed):
+    rng = np.random.default_rng(seed)
+    height, width = 260, 300
+    sky = 60 + 0.9 * np.arange(height)[:, None, None] + np.array([10, 0, -20]) + rng.normal(0, 0.6, (height, width, 3))
+    image = np.clip(sky, 0, 255)
+    image[120:] = textured_photo(rng, height - 120, width)
+    box, size = (60, 120, 180, 120), 20
+    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image.astype(np.uint8)), box=box, block_size=size), 85))
+    assert match(found, box, size).box == box
