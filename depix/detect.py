@@ -641,14 +641,15 @@ def _refine_side(image: np.ndarray, size: int, side: int, other: int, span: tupl
     def line_at(edge: int) -> int:  # the first column of the line of cells just inside an edge
         return edge if direction < 0 else edge - size
 
-    while abs(other - side) > 2 * size and _line_is_blocks(image, size, line_at(side), span) is False:
+    while (side - other) * direction > 2 * size and _line_is_blocks(image, size, line_at(side), span) is False:
         side -= direction * size
     rows = (span[1] - span[0]) // size
     for _ in range(8):
         outer = side + direction * size
         if outer < 0 or outer > image.shape[1] or not _line_is_blocks(image, size, line_at(outer), span):
             break
-        if size // 2 <= _lossy_partial(image, size, span[0], rows, side, direction, size - 1) < size - 1:
+        room = image.shape[1] - side if direction > 0 else side
+        if size // 2 <= _lossy_partial(image, size, span[0], rows, side, direction, min(size, room) - 1) < size - 1:
             break  # a partial block (its steps end before the line does), measured to the pixel later
         side = outer
     return side
@@ -664,14 +665,15 @@ def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]
     rows = (span[1] - span[0]) // size
     if rows < 2:
         return None  # no lattice line runs along a single cell
-    cells = image[span[0] : span[0] + rows * size, at : at + size].reshape(rows, size, size)
-    m = 2 if size >= 8 else 1  # JPEG rings next to a block's edge: leave it out
-    inside = cells[:, m : size - m, m : size - m]
-    half = (size - 2 * m) // 2
-    slope = np.abs(inside[:, :, :half].mean(axis=(1, 2)) - inside[:, :, -half:].mean(axis=(1, 2)))
-    slope += np.abs(inside[:, :half].mean(axis=(1, 2)) - inside[:, -half:].mean(axis=(1, 2)))
-    typical = float(np.median(slope))
-    flat = typical <= SLOPE
+    typical = None  # the cells' typical slope inside; small cells are too small to tell one from JPEG's ripples
+    if size >= 8:
+        cells = image[span[0] : span[0] + rows * size, at : at + size].reshape(rows, size, size)
+        inside = cells[:, 2 : size - 2, 2 : size - 2]  # JPEG rings next to a block's edge: leave it out
+        half = (size - 4) // 2
+        slope = np.abs(inside[:, :, :half].mean(axis=(1, 2)) - inside[:, :, -half:].mean(axis=(1, 2)))
+        slope += np.abs(inside[:, :half].mean(axis=(1, 2)) - inside[:, -half:].mean(axis=(1, 2)))
+        typical = float(np.median(slope))
+    flat = typical is not None and typical <= SLOPE
 
     def stepping(cols: np.ndarray) -> tuple[float, float, bool]:
         # The share of columns that step at the lattice lines: on average, and on most lines (one exterior edge
@@ -685,11 +687,11 @@ def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]
 
     # Both halves of the line: a partial block next to the box is blocks in one half only.
     halves = [stepping(cols) for cols in (np.arange(at, at + size // 2), np.arange(at + size // 2, at + size))]
-    if typical > 3 * SLOPE:
+    if typical is not None and typical > 3 * SLOPE:
         return False  # cells that slope this much are no blocks, whatever steps an exterior edge makes on the lattice
     if all(most >= 0.85 or (flat and faint) for _, most, faint in halves):
         return True
-    if max(share for share, _, _ in halves) < 0.5 and not flat:
+    if typical is not None and not flat and max(share for share, _, _ in halves) < 0.5:
         return False
     return None
 

@@ -394,3 +394,14 @@ def test_jpeg_box_stops_at_a_sloping_sky(seed):
     box, size = (60, 120, 180, 120), 20
     found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image.astype(np.uint8)), box=box, block_size=size), 85))
     assert match(found, box, size).box == box
+
+
+@pytest.mark.parametrize(("size", "quality"), [(4, 85), (5, 75)])
+def test_jpeg_small_blocks_over_a_smooth_photo(size, quality):
+    # Cells this small are no use for telling a flat block from a sloping exterior: the box's lines are judged by
+    # the lattice's steps alone, and the judging never walks a side past the other.
+    image = Image.fromarray(smooth_photo(np.random.default_rng(5), 200, 240))
+    box = (40, 30, 150, 120)
+    found = find_mosaics(jpeg(pixelate_region(image, box=box, block_size=size), quality))
+    for x, y, w, h in (m.box for m in found):
+        assert x >= 0 and y >= 0 and x + w <= 240 and y + h <= 200
