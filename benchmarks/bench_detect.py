@@ -1,7 +1,7 @@
 """Finding mosaics automatically: synthetic mosaics on the validation photos, false alarms on clean images.
 
     OMP_NUM_THREADS=1 python -m benchmarks.bench_detect [--trials 3] [--max-side 1024] [--seed 0]
-        [--split val|train] [--sample N]
+        [--split val|train] [--sample N] [--exclude-sample N]
 
 Each trial puts 1 to 3 mosaics (blocks of 3-32 px, boxes of at least 3 blocks and 24 px, some touching the
 image border, random grid offsets) on every validation photo (scaled to at most --max-side), then stores it
@@ -234,12 +234,13 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true", help="only the timing table")
     parser.add_argument("--split", choices=["val", "train"], default="val", help="which corpus photos")
     parser.add_argument("--sample", type=int, help="a fixed random sample of this many photos of the split")
+    parser.add_argument("--exclude-sample", type=int, help="leave out the photos that --sample N draws")
     args = parser.parse_args()
     if args.speed_only:
         speed()
         return
     photos = []
-    for photo in corpus_photos(args.split, args.sample):
+    for photo in corpus_photos(args.split, args.sample, args.exclude_sample):
         photo.thumbnail((args.max_side, args.max_side), Image.LANCZOS)
         photos.append(photo)
     header = ["setting", "mosaics", "precision", "recall", "mean IoU", "exact block", "IoU>=0.9 & exact",

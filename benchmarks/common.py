@@ -19,20 +19,31 @@ MANIFEST = Path("data/photos/manifest.csv")
 ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 
 
-def corpus_photos(split: str = "val", sample: int | None = None, manifest: Path = MANIFEST) -> list[Image.Image]:
+def corpus_photos(
+    split: str = "val", sample: int | None = None, exclude_sample: int | None = None, manifest: Path = MANIFEST
+) -> list[Image.Image]:
     """The corpus's photos of one split as RGB images, or a fixed random sample of them.
 
     The benchmarks measure on the val photos; a sample of train photos, which no detection rule was worked out
-    on, checks that a change carries over to photos it was not tuned on. Build the corpus first with
-    `python -m train.photos`.
+    on, checks that a change carries over to photos it was not tuned on. Once a sample has served to work rules
+    out, exclude_sample leaves it out (the photos that the same sample size would draw) for a fresh one. Build
+    the corpus first with `python -m train.photos`.
     """
     if not manifest.exists():
         raise SystemExit(f"{manifest} not found: build the corpus first with `python -m train.photos`")
     with manifest.open(newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == split]
-    if sample is not None and sample < len(rows):
-        rows = [rows[i] for i in sorted(random.Random(11).sample(range(len(rows)), sample))]
+    if exclude_sample is not None:
+        used = set(_draw(len(rows), exclude_sample))
+        rows = [r for i, r in enumerate(rows) if i not in used]
+    if sample is not None:
+        rows = [rows[i] for i in _draw(len(rows), sample)]
     return [Image.open(manifest.parent / r["path"]).convert("RGB") for r in rows]
+
+
+def _draw(count: int, sample: int) -> list[int]:
+    """A fixed random sample of indices below count, in order (all of them when the sample is as large)."""
+    return sorted(random.Random(11).sample(range(count), sample)) if sample < count else list(range(count))
 
 
 def print_table(header: list[str], rows: list[list[object]]) -> None:
