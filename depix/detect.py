@@ -625,7 +625,8 @@ def _lossy_refine(luma: np.ndarray, size: int, edges: tuple[int, int, int, int])
         before = (x0, y0, x1, y1)
         for axis in (0, 1):
             image, (a0, a1), span = (luma, (x0, x1), (y0, y1)) if axis == 0 else (luma.T, (y0, y1), (x0, x1))
-            a0, a1 = _refine_side(image, size, a0, a1, span, -1), _refine_side(image, size, a1, a0, span, 1)
+            a0 = _refine_side(image, size, a0, a1, span, -1)
+            a1 = _refine_side(image, size, a1, a0, span, 1)  # after a0 moved: the sides must not cross
             if axis == 0:
                 x0, x1 = a0, a1
             else:

@@ -405,3 +405,16 @@ def test_jpeg_small_blocks_over_a_smooth_photo(size, quality):
     found = find_mosaics(jpeg(pixelate_region(image, box=box, block_size=size), quality))
     for x, y, w, h in (m.box for m in found):
         assert x >= 0 and y >= 0 and x + w <= 240 and y + h <= 200
+
+
+@pytest.mark.parametrize("seed", [78, 143])
+def test_jpeg_box_sides_never_cross(seed):
+    # A box's lines are judged from both sides in turn, so that cutting from one side sees what the other cut: on
+    # these strongly compressed smooth photos, cuts from both sides at once once left boxes of negative size.
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(8, 400)), int(rng.integers(8, 400))
+    rng.random()
+    image = Image.fromarray(smooth_photo(rng, height, width))
+    rng.integers(0, 3)
+    for x, y, w, h in (m.box for m in find_mosaics(jpeg(image, int(rng.integers(40, 100))))):
+        assert x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= width and y + h <= height
