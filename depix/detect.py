@@ -19,6 +19,7 @@ A whole image upscaled by nearest neighbour (k x k constant cells from the origi
 its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -596,7 +597,13 @@ def _partial(
 
 
 def _grid_lines_go_on(
-    luma: np.ndarray, size: int, lo: int, rows: int, cols: np.ndarray, off_codec: bool = False, reduce=np.mean
+    luma: np.ndarray,
+    size: int,
+    lo: int,
+    rows: int,
+    cols: np.ndarray,
+    off_codec: bool = False,
+    reduce: Callable[..., np.ndarray] = np.mean,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """For columns of the image: the steps where rows lo + k * size meet (reduced over those lines: mean or median),
     and the mean ripples between them.
@@ -660,8 +667,8 @@ def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]
     """Whether columns at..at + size, over the rows of span, are a line of mosaic cells: True, False or unsure.
 
     Blocks: the lattice steps between the cells along most of the line, or the cells are flat (no slope inside,
-    where a smooth exterior has one) and still step faintly at the lattice. Not blocks: no steps at the lattice
-    and cells that slope. A flat exterior and a mosaic over it look alike: unsure.
+    where a smooth exterior has one) and still step faintly at the lattice. Not blocks: cells that slope steeply,
+    or slope and hardly step at the lattice. A flat exterior and a mosaic over it look alike: unsure.
     """
     rows = (span[1] - span[0]) // size
     if rows < 2:
