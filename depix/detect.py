@@ -532,7 +532,11 @@ def _accept(f: dict) -> bool:
         large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not f["codec_grid"]
         # Two by two blocks: four colours and four clear steps between them.
         few = f["cells"] == 4 and f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 2.0
-        return f["density"] >= 0.9 and (clear or large or few)
+        # Blocks larger than any codec's: a few thousand exactly constant pixels in cells of several colours are
+        # evidence even where the blocks barely differ (a mosaic of a dim, even area).
+        area = f["constant"] * f["size"] ** 2
+        big = f["size"] > 16 and area >= 3000 and f["density"] >= 0.97 and f["colours"] >= min(f["cells"], 5)
+        return f["density"] >= 0.9 and (clear or large or few or big)
     if f["cells"] == 4:  # two by two large blocks after JPEG: calm, four colours, steps far above the ripples
         return f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
@@ -540,6 +544,10 @@ def _accept(f: dict) -> bool:
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
     if f["density"] >= 0.75 and clear and enough and f["ripple"] <= 0.35 * f["step"]:
         return True
+    # A few blocks larger than any codec's (a small box of large blocks): half of them step clearly at their
+    # borders, far above the ripples inside.
+    if f["size"] > 16 and f["cells"] >= 5 and clear and f["strong"] >= 0.5 and f["step"] >= 4.0:
+        return f["density"] >= 0.9 and f["ripple"] <= 0.2 * f["step"]
     if f["codec_grid"] or f["density"] < 0.9:
         return False
     # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells; or many

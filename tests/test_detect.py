@@ -418,3 +418,29 @@ def test_jpeg_box_sides_never_cross(seed):
     rng.integers(0, 3)
     for x, y, w, h in (m.box for m in find_mosaics(jpeg(image, int(rng.integers(40, 100))))):
         assert x >= 0 and y >= 0 and w > 0 and h > 0 and x + w <= width and y + h <= height
+
+
+def dim_photo(seed: int, height: int = 220, width: int = 260) -> Image.Image:
+    """A dim, even photo: slow waves of a few levels and noise, so that large blocks over it differ by little."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:height, :width]
+    base = 60 + 6 * np.sin(xx / 17.0 + seed) * np.cos(yy / 23.0) + 0.02 * xx
+    rgb = np.stack([base, base + 4, base + 9], axis=-1) + rng.normal(0, 3, (height, width, 3))
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(("box", "size"), [((50, 40, 91, 127), 24), ((30, 30, 129, 90), 31)])
+def test_few_large_blocks_that_barely_differ(seed, box, size):
+    # Three by five (four by two) exactly constant blocks a few levels apart: too few steps to be clear, but
+    # thousands of constant pixels in blocks larger than any codec's.
+    (m,) = find_mosaics(pixelate_region(dim_photo(seed), box=box, block_size=size))
+    assert (m.box, m.block_size) == (box, size)
+
+
+def test_jpeg_few_large_blocks():
+    # Three by two full blocks of 32 pixels and partial ones after JPEG: half the blocks step clearly.
+    box, size = (40, 30, 127, 73), 32
+    photo = Image.fromarray(textured_photo(np.random.default_rng(4), 200, 240))
+    (m,) = find_mosaics(jpeg(pixelate_region(photo, box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
