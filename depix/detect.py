@@ -432,10 +432,12 @@ def _verify(
             "ripple": float(np.median(cells.inner[part])),
             "colours": len(np.unique(np.round(cells.colour[:, part] / 4), axis=1).T),
         }
-        if not _accept(features):
-            continue
         bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
         edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
+        if not lossless and size >= 6:
+            features.update(_lattice_contrast(luma, size, edges))
+        if not _accept(features):
+            continue
         if not lossless:
             edges = _lossy_refine(luma, size, edges)
             bx, by = edges[:2]
@@ -550,6 +552,11 @@ def _accept(f: dict) -> bool:
         return f["density"] >= 0.9 and f["ripple"] <= 0.2 * f["step"]
     if f["codec_grid"] or f["density"] < 0.9:
         return False
+    # A faint mosaic of a calm area: along the cell borders inside the box the lattice steps far more than
+    # between other columns, and around the box it does not (a resized photo's faint lattice runs on).
+    alone = f.get("inside", 0.0) >= 6.0 and f.get("around", np.inf) <= 1.5 and f.get("border", 0.0) >= 0.6
+    if alone and f["cells"] >= 10 and f["colours"] >= 8 and f["ripple"] <= 0.3 * f["step"]:
+        return True
     # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells; or many
     # cells with clear steps, too many to be a drawing.
     faint = (
@@ -560,6 +567,50 @@ def _accept(f: dict) -> bool:
         return True
     # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
     return f["cells"] >= 40 and f["colours"] >= 10 and f["step"] >= 1.5 and f["ripple"] <= 0.5
+
+
+def _lattice_contrast(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> dict[str, float]:
+    """How a lattice steps at its lines compared with between them: inside a box of full cells and around it.
+
+    inside: the median step at the lattice lines over the median step between them; border: that median step;
+    around: the same ratio over a ring two cells wide around the box (infinite when no ring fits in the image).
+    """
+    x0, y0, x1, y1 = edges
+    h, w = luma.shape
+    ring = []
+    for rx0, ry0, rx1, ry1 in ((x0 - 2 * size, y0 - 2 * size, x1 + 2 * size, y0), (x0 - 2 * size, y1, x1 + 2 * size,
+                               y1 + 2 * size), (x0 - 2 * size, y0, x0, y1), (x1, y0, x1 + 2 * size, y1)):  # fmt: skip
+        rx0, ry0 = rx0 + size * max(0, -(rx0 // size)), ry0 + size * max(0, -(ry0 // size))  # whole cells, inside
+        ring.append(_border_steps(luma, size, (rx0, ry0, min(rx1, w), min(ry1, h))))
+    on, off = _border_steps(luma, size, edges)
+    out = {"inside": float(np.median(on) / (np.median(off) + 0.05)), "border": float(np.median(on)), "around": np.inf}
+    around = [part for part in ring if part[0].size and part[1].size]
+    if around:
+        ring_on, ring_off = (np.concatenate([part[i] for part in around]) for i in (0, 1))
+        out["around"] = float(np.median(ring_on) / (np.median(ring_off) + 0.05))
+    return out
+
+
+def _border_steps(luma: np.ndarray, size: int, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The steps (|mean of signed steps| along one cell) across the lattice lines of a box, and between them.
+
+    The mean along a cell cancels JPEG's ripples, which a block's own step, the same all along, survives; lines
+    next to a lattice line are left out, where JPEG spreads the step.
+    """
+    x0, y0, x1, y1 = box
+    on, off = [], []
+    for image, (a0, a1), (b0, b1) in ((luma, (x0, x1), (y0, y1)), (luma.T, (y0, y1), (x0, x1))):
+        rows = (b1 - b0) // size
+        if rows < 1 or a1 - a0 < 2 * size:
+            continue
+        d = np.diff(image[b0 : b0 + rows * size, a0:a1], axis=1)  # d[:, j]: column a0 + j into a0 + j + 1
+        means = np.abs(d.reshape(rows, size, -1).mean(axis=1))
+        phase = (np.arange(means.shape[1]) + 1) % size
+        on.append(means[:, phase == 0].ravel())
+        off.append(means[:, (phase >= 2) & (phase <= size - 2)].ravel())
+    if not on:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(on), np.concatenate(off)
 
 
 def _with_partial_blocks(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple, lossless: bool) -> tuple:
