@@ -796,6 +796,13 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
             width = index
         elif not mark and index - width > 5:
             break
+    # Partial blocks of about one colour along the edge hardly step, but stay as calm as the blocks inside: where
+    # that calm ends in a textured exterior, so do they (to within JPEG's 8 x 8 block, which rings across it).
+    calm = 1.5 * ripples[0] + 0.1
+    still = int(np.argmin(ripples[1:] <= calm)) if (ripples[1:] > calm).any() else limit  # calm columns outside
+    rough = still < limit and ripples[still + 1 : still + 3].mean() >= 2.0 * calm
+    if width < still and rough and steps[1 : still + 1].mean() >= ripples[1 : still + 1].mean():
+        width = still
     return width
 
 
