@@ -11,9 +11,12 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
    box with the largest sum of votes wins); a flat exterior, a wall or a white page, votes against.
 4. The box is accepted on dense, many-coloured cells with clear steps (or, after JPEG, steps far above the
-   cells' ripples). After JPEG each outer line of cells is judged on its own: the lattice steps along it, or its
-   cells are flat inside where a smooth exterior slopes; lines that fail are cut, lines beyond that pass join.
-   Then the box is grown by the partial blocks cut at its border. Pieces of one lattice within a block
+   cells' ripples, or a faint lattice that steps far more at its lines than between them inside the box and
+   not around it; losslessly, thousands of exactly constant pixels in blocks larger than a codec's). After JPEG
+   each outer line of cells is judged on its own: the lattice steps along it, or its cells are flat inside
+   where a smooth exterior slopes; lines that fail are cut, lines beyond that pass join. Then the box is grown
+   by the partial blocks cut at its border (after JPEG: as far as the lattice steps, or as the blocks' calm
+   lasts before a textured exterior). Pieces of one lattice within a block
    of each other are one mosaic (small blocks after JPEG pass the cell tests in patches).
 A whole image upscaled by nearest neighbour (k x k constant cells from the origin) is first brought back to
 its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
@@ -554,8 +557,11 @@ def _accept(f: dict) -> bool:
         return False
     # A faint mosaic of a calm area: along the cell borders inside the box the lattice steps far more than
     # between other columns, and around the box it does not (a resized photo's faint lattice runs on).
+    # Fewer, larger cells need a clearer lattice.
     alone = f.get("inside", 0.0) >= 6.0 and f.get("around", np.inf) <= 1.5 and f.get("border", 0.0) >= 0.6
-    if alone and f["cells"] >= 10 and f["colours"] >= 8 and f["ripple"] <= 0.3 * f["step"]:
+    many = f["cells"] >= 10 and f["colours"] >= 8
+    large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and f["inside"] >= 12.0 and f["border"] >= 1.0
+    if alone and (many or large) and f["ripple"] <= 0.3 * f["step"]:
         return True
     # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells; or many
     # cells with clear steps, too many to be a drawing.

@@ -467,6 +467,14 @@ def test_jpeg_calm_mosaic_in_ripples(seed):
     assert find_mosaics(jpeg(photo, 85)) == []
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_jpeg_calm_mosaic_of_few_large_blocks(seed):
+    # Three by four blocks of 26 pixels over ripples: too few cells for a faint lattice, unless it is far clearer.
+    box, size = (80, 40, 85, 117), 26
+    (m,) = find_mosaics(jpeg(pixelate_region(rippled_photo(seed), box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
 @pytest.mark.parametrize("seed", [0, 2, 4])
 def test_jpeg_partial_row_of_one_colour_over_texture(seed):
     # The last rows of blocks lie over an even band: after JPEG they hardly step between each other, but they stay
