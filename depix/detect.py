@@ -173,8 +173,9 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
 def _merged(found: list[Mosaic]) -> list[Mosaic]:
     """Mosaics with pieces of one lattice that touch joined into their bounding box.
 
-    Small blocks after JPEG pass the cell tests in patches; the pieces of one mosaic share its lattice and lie
-    within a block of each other, and the mosaic is a rectangle around them.
+    Small blocks after JPEG pass the cell tests in patches; the pieces of one mosaic share its lattice (or one's
+    is a whole multiple of the other's) and lie within a block of each other; the mosaic is a rectangle around
+    them, with the finer lattice.
     """
     out = list(found)
 
@@ -187,15 +188,26 @@ def _merged(found: list[Mosaic]) -> list[Mosaic]:
         (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
         x0, y0, x1, y1 = min(ax, bx), min(ay, by), max(ax + aw, bx + bw), max(ay + ah, by + bh)
         offset = (min(a.offset[0], b.offset[0]), min(a.offset[1], b.offset[1]))
-        out[pair[0]] = Mosaic((x0, y0, x1 - x0, y1 - y0), a.block_size, offset, max(a.score, b.score))
+        size = min(a.block_size, b.block_size)
+        out[pair[0]] = Mosaic((x0, y0, x1 - x0, y1 - y0), size, offset, max(a.score, b.score))
     return out
 
 
 def _pieces_of_one(a: Mosaic, b: Mosaic) -> bool:
-    """Whether two mosaics share a lattice and lie within a block of each other."""
-    size = a.block_size
-    same = b.block_size == size and (a.offset[0] - b.offset[0]) % size == 0 and (a.offset[1] - b.offset[1]) % size == 0
+    """Whether two mosaics share a lattice and lie within a block of each other.
+
+    One piece's blocks may be whole multiples of the other's: over a flat area, neighbouring blocks that are
+    equal make a coarser lattice of constant cells. Such pieces are one mosaic only side by side with the same
+    extent across (one rectangle cut in two), not a coarse mosaic of its own next to a fine one.
+    """
+    size = min(a.block_size, b.block_size)
     (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
+    nested = a.block_size == b.block_size
+    if not nested and max(a.block_size, b.block_size) % size == 0:
+        rows = abs(ay - by) <= size and abs(ay + ah - by - bh) <= size
+        cols = abs(ax - bx) <= size and abs(ax + aw - bx - bw) <= size
+        nested = rows or cols
+    same = nested and (a.offset[0] - b.offset[0]) % size == 0 and (a.offset[1] - b.offset[1]) % size == 0
     return same and ax - size <= bx + bw and bx - size <= ax + aw and ay - size <= by + bh and by - size <= ay + ah
 
 

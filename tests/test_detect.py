@@ -487,3 +487,17 @@ def test_jpeg_partial_row_of_one_colour_over_texture(seed):
     photo = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
     (m,) = find_mosaics(jpeg(pixelate_region(photo, box=box, block_size=size), 85))
     assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
+def test_blocks_in_equal_pairs_over_a_flat_band_stay_one_mosaic():
+    # The left part of a wide mosaic of 10-pixel blocks lies over a flat band whose level changes every 20 pixels:
+    # there its blocks come in equal pairs, a lattice of 20 of its own. Side by side with the same rows, the two
+    # pieces are one mosaic, with the finer block size.
+    image = textured_photo(np.random.default_rng(0), 160, 420).astype(float)
+    yy, xx = np.mgrid[:160, :420]
+    band = 120 + 3 * ((xx - 9) // 20 % 4) + 4 * (yy // 20 % 3)
+    image[:51, :220] = band[:51, :220, None] + np.array([0, 10, 25])
+    box, size = (29, 0, 350, 51), 10
+    photo = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+    (m,) = find_mosaics(pixelate_region(photo, box=box, block_size=size))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
