@@ -202,12 +202,12 @@ def _pieces_of_one(a: Mosaic, b: Mosaic) -> bool:
     """
     size = min(a.block_size, b.block_size)
     (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
-    nested = a.block_size == b.block_size
-    if not nested and max(a.block_size, b.block_size) % size == 0:
+    sizes_fit = a.block_size == b.block_size
+    if not sizes_fit and max(a.block_size, b.block_size) % size == 0:
         rows = abs(ay - by) <= size and abs(ay + ah - by - bh) <= size
         cols = abs(ax - bx) <= size and abs(ax + aw - bx - bw) <= size
-        nested = rows or cols
-    same = nested and (a.offset[0] - b.offset[0]) % size == 0 and (a.offset[1] - b.offset[1]) % size == 0
+        sizes_fit = rows or cols
+    same = sizes_fit and (a.offset[0] - b.offset[0]) % size == 0 and (a.offset[1] - b.offset[1]) % size == 0
     return same and ax - size <= bx + bw and bx - size <= ax + aw and ay - size <= by + bh and by - size <= ay + ah
 
 
@@ -572,7 +572,8 @@ def _accept(f: dict) -> bool:
     # Fewer, larger cells need a clearer lattice.
     alone = f.get("inside", 0.0) >= 6.0 and f.get("around", np.inf) <= 1.5 and f.get("border", 0.0) >= 0.6
     many = f["cells"] >= 10 and f["colours"] >= 8
-    large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and f["inside"] >= 12.0 and f["border"] >= 1.0
+    clearer = f.get("inside", 0.0) >= 12.0 and f.get("border", 0.0) >= 1.0
+    large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and clearer
     if alone and (many or large) and f["ripple"] <= 0.3 * f["step"]:
         return True
     # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells; or many
