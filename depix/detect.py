@@ -36,6 +36,7 @@ MIN_BLOCK, MAX_BLOCK = 3, 64
 TILE = 16  # candidate regions are found on a grid of TILE x TILE tiles
 BAND = 8  # block edges are found in bands of BAND rows (or columns)
 MAX_CANDIDATES = 24  # lattices checked per image, most voted first (bounds the time on busy images)
+MAX_EXACT_CANDIDATES = 6  # further lattices of exactly constant cells with tiny steps (lossless images)
 MAX_CODEC_CANDIDATES = 6  # of which at most this many lie on a codec's grid (JPEG's 8 x 8 blocks and multiples)
 UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
 SLOPE = 0.6  # the most a mosaic cell's inside slopes after JPEG (mean of one half minus the other, 0..255)
@@ -114,13 +115,17 @@ def _on_cell_borders(luma: np.ndarray, k: int) -> bool:
     return bool(whole and np.mean(across[busy] >= 1.5 * other[busy]) >= 0.8)
 
 
-def _steps(luma: np.ndarray, tau: float = 1.0, ratio: float = 2.0) -> np.ndarray:
-    """Mosaic-like steps between columns x and x+1: flat on both sides, repeated in the row above or below."""
+def _steps(luma: np.ndarray, exact: bool = False, tau: float = 1.0, ratio: float = 2.0) -> np.ndarray:
+    """Mosaic-like steps between columns x and x+1: flat on both sides, repeated in the row above or below.
+
+    exact: any change between exactly constant sides, however small (blocks of a grainy area differ by a level
+    or less), and only those.
+    """
     d = np.diff(luma, axis=1)
     a = np.abs(d)
     pad = np.pad(a, ((0, 0), (2, 2)))  # the image border counts as flat
     near = np.maximum(np.maximum(pad[:, :-4], pad[:, 1:-3]), np.maximum(pad[:, 3:-1], pad[:, 4:]))
-    step = (a >= tau) & (a >= ratio * near)
+    step = (a > 0) & (near == 0) if exact else (a >= tau) & (a >= ratio * near)
     # A block edge runs along the whole block with one step value; texture rarely repeats one.
     pair = step[1:] & step[:-1] & (np.abs(d[1:] - d[:-1]) <= 0.4 * a[1:] + 2.0)
     out = np.zeros_like(step)
@@ -129,13 +134,15 @@ def _steps(luma: np.ndarray, tau: float = 1.0, ratio: float = 2.0) -> np.ndarray
     return out
 
 
-def _edge_votes(luma: np.ndarray, min_block: int, max_block: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _edge_votes(
+    luma: np.ndarray, min_block: int, max_block: int, exact: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Block edges across rows: (y, x, spacing) for each band of BAND rows and each edge at a block start x.
 
     An edge is a column where most rows of the band step (after JPEG, single steps drown in ripples, lines do
     not); its spacing is the distance to the next edge of the band, when that is a block size.
     """
-    steps = _steps(luma)
+    steps = _steps(luma, exact)
     h = steps.shape[0] // BAND * BAND
     if h == 0:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)
@@ -155,15 +162,22 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
     h, w = luma.shape
     if h < 2 * min_block or w < 2 * min_block:
         return []
-    across = _edge_votes(luma, min_block, max_block)
-    yd, xd, sd = _edge_votes(luma.T, min_block, max_block)
+    candidates = []
+    for exact in (False, True):
+        across = _edge_votes(luma, min_block, max_block, exact)
+        yd, xd, sd = _edge_votes(luma.T, min_block, max_block, exact)
+        candidates.append([(exact, *c[1:]) for c in _lattices(luma, across, (xd, yd, sd))])
+    # The blocks of a grainy area step by less than a level; losslessly, the steps between exactly constant
+    # sides still make a lattice. Such lattices come after the others, and only exactly constant cells count.
+    known = {c[1:4] for c in candidates[0]}
+    candidates = candidates[0] + [c for c in candidates[1] if c[1:4] not in known][:MAX_EXACT_CANDIDATES]
     found: list[Mosaic] = []
     claimed = np.zeros((h, w), bool)
-    for _, size, ox, oy, window in _lattices(luma, across, (xd, yd, sd)):
+    for exact, size, ox, oy, window in candidates:
         x0, y0, x1, y1 = window
         if claimed[y0:y1, x0:x1].mean() > 0.5:
             continue  # mostly a mosaic found already: its edges also vote for multiples of its size
-        for m in _verify(values, luma, size, ox, oy, window, claimed):
+        for m in _verify(values, luma, size, ox, oy, window, claimed, exact):
             bx, by, bw, bh = m.box
             claimed[by : by + bh, bx : bx + bw] = True
             found.append(m)
@@ -393,15 +407,25 @@ def _spread(right: np.ndarray, down: np.ndarray, shape: tuple[int, int], dtype: 
 
 
 def _verify(
-    values: np.ndarray, luma: np.ndarray, size: int, ox: int, oy: int, region: tuple, claimed: np.ndarray
+    values: np.ndarray,
+    luma: np.ndarray,
+    size: int,
+    ox: int,
+    oy: int,
+    region: tuple,
+    claimed: np.ndarray,
+    exact: bool = False,
 ) -> list[Mosaic]:
-    """The mosaics on one lattice near a candidate region: boxes of constant cells that differ from each other."""
+    """The mosaics on one lattice near a candidate region: boxes of constant cells that differ from each other.
+
+    exact: a lattice of tiny steps between exactly constant cells, a mosaic only where such cells are many.
+    """
     h, w = luma.shape
     x0, y0, x1, y1 = region
     margin = 3 * size
     window = (max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin))
     for _ in range(4):
-        grid = _grid(values, luma, size, ox, oy, window, claimed)
+        grid = _grid(values, luma, size, ox, oy, window, claimed, exact)
         if grid is None:
             return []
         boxes = _boxes(grid)
@@ -445,7 +469,8 @@ def _verify(
             "strong": np.count_nonzero(part & evidence) / count,
             "step": float(np.median(steps)) if steps.size else 0.0,
             "ripple": float(np.median(cells.inner[part])),
-            "colours": len(np.unique(np.round(cells.colour[:, part] / 4), axis=1).T),
+            # Lossless cells are exactly constant: any two values are two colours, however close.
+            "colours": len(np.unique(np.round(cells.colour[:, part] / (1 if lossless else 4)), axis=1).T),
         }
         bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
         edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
@@ -465,9 +490,20 @@ def _verify(
 
 
 def _grid(
-    values: np.ndarray, luma: np.ndarray, size: int, ox: int, oy: int, window: tuple, claimed: np.ndarray
+    values: np.ndarray,
+    luma: np.ndarray,
+    size: int,
+    ox: int,
+    oy: int,
+    window: tuple,
+    claimed: np.ndarray,
+    exact: bool = False,
 ) -> dict | None:
-    """The cells of a lattice in a window and what each says: consistent (constant), kept (differs), votes."""
+    """The cells of a lattice in a window and what each says: consistent (constant), kept (differs), votes.
+
+    exact: only exactly constant cells count, and their steps may be tiny (None unless they come in several
+    colours: a JPEG's smooth areas have exactly constant patches too, but few of them).
+    """
     cells = _cells(values, luma, size, ox, oy, window)
     if cells is None:
         return None
@@ -475,15 +511,20 @@ def _grid(
     sides = _spread(cells.right, cells.down, shape)
     present = _spread(np.ones_like(cells.right), np.ones_like(cells.down), shape)
     typical = sum(sides) / np.maximum(sum(present), 1)  # the mean step across the cell's borders
-    exact = cells.spread == 0
+    constant = cells.spread == 0
     # Exactly constant cells with steps around them, side by side: after JPEG, ripples from the steps leave
     # none, or (at high quality) a scattered few.
-    exact_r, exact_d = exact[:, 1:] & exact[:, :-1], exact[1:] & exact[:-1]
-    lossless = np.count_nonzero(exact & (typical >= 1.0) & (sum(_spread(exact_r, exact_d, shape, np.int32)) >= 2)) >= 4
+    constant_r, constant_d = constant[:, 1:] & constant[:, :-1], constant[1:] & constant[:-1]
+    paired = constant & (sum(_spread(constant_r, constant_d, shape, np.int32)) >= 2)
+    if exact:
+        faint = paired & (typical > 0)
+        if np.count_nonzero(faint) < 4 or len(np.unique(cells.colour[:, faint], axis=1).T) < 4:
+            return None
+    lossless = exact or np.count_nonzero(paired & (typical >= 1.0)) >= 4
     lum = _luma(cells.colour)
     jump_r, jump_d = np.abs(np.diff(lum, axis=1)), np.abs(np.diff(lum, axis=0))
     if lossless:
-        consistent = exact
+        consistent = constant
         diff_r = np.abs(np.diff(cells.colour, axis=2)).max(axis=0) > 0
         diff_d = np.abs(np.diff(cells.colour, axis=1)).max(axis=0) > 0
     else:
