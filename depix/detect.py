@@ -596,7 +596,11 @@ def _accept(f: dict) -> bool:
         big = f["size"] > 16 and area >= 3000 and f["density"] >= 0.97 and f["colours"] >= min(f["cells"], 5)
         return f["density"] >= 0.9 and (clear or large or few or big)
     if f["cells"] == 4:  # two by two large blocks after JPEG: calm, four colours, steps far above the ripples
-        return f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
+        # Half of them may step less than STRONG where the lattice is plain: its lines step far more than the
+        # rest inside, and little around.
+        plain = f.get("inside", 0.0) >= 20.0 and f.get("around", np.inf) <= 2.5
+        strong = f["strong"] == 1.0 or (plain and f["strong"] >= 0.5)
+        return f["colours"] == 4 and strong and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
@@ -609,12 +613,12 @@ def _accept(f: dict) -> bool:
     if f["codec_grid"] or f["density"] < 0.9:
         return False
     # A faint mosaic of a calm area: along the cell borders inside the box the lattice steps far more than
-    # between other columns, and around the box it does not (a resized photo's faint lattice runs on).
-    # Fewer, larger cells need a clearer lattice.
-    alone = f.get("inside", 0.0) >= 6.0 and f.get("around", np.inf) <= 1.5 and f.get("border", 0.0) >= 0.6
+    # between other columns, and around the box it does not (a resized photo's faint lattice runs on), or far
+    # less than inside. Fewer, larger cells need a clearer lattice.
+    inside = f.get("inside", 0.0)
+    alone = inside >= 6.0 and f.get("around", np.inf) <= max(1.5, inside / 10) and f.get("border", 0.0) >= 0.6
     many = f["cells"] >= 10 and f["colours"] >= 8
-    clearer = f.get("inside", 0.0) >= 12.0 and f.get("border", 0.0) >= 1.0
-    large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and clearer
+    large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and inside >= 12.0
     if alone and (many or large) and f["ripple"] <= 0.3 * f["step"]:
         return True
     # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells; or many

@@ -521,3 +521,22 @@ def test_mosaic_of_a_grainy_area(seed, box, size):
     (m,) = find_mosaics(pixelate_region(photo, box=box, block_size=size))
     assert (m.box, m.block_size) == (box, size)
     assert find_mosaics(photo) == []
+
+
+@pytest.mark.parametrize("seed", [21, 24])
+def test_jpeg_two_by_two_large_blocks_half_of_them_faint(seed):
+    # Two by two full blocks of 29 pixels and partial ones: two of the four step clearly, but the lattice's
+    # lines step far more than anything else inside, and little around.
+    box, size = (40, 30, 76, 86), 29
+    photo = Image.fromarray(textured_photo(np.random.default_rng(seed), 240, 300))
+    (m,) = find_mosaics(jpeg(pixelate_region(photo, box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
+@pytest.mark.parametrize("seed", [7, 9])
+def test_jpeg_faint_lattice_of_large_blocks_over_a_dim_area(seed):
+    # Six by five blocks of 28 pixels that step by about a level: the lattice's lines step far more than the
+    # rest of the box, little around it.
+    box, size = (30, 40, 178, 148), 28
+    (m,) = find_mosaics(jpeg(pixelate_region(dim_photo(seed, 240, 300), box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
