@@ -5,7 +5,9 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    of the band, when it is a block size, is a vote for that size and the edge's phase.
 2. Lattices: where column votes and row votes of one size meet, each pair of phases is a candidate grid,
    heavier ones first. Strong votes of one way alone (a mosaic a few blocks high) take the other way's phase
-   from where its lines of steps gather.
+   from where its lines of steps gather. Then lattices of any step, however small, between exactly constant
+   pixels (a lossless mosaic of a grainy area, whose blocks differ by a level or less), checked only as mosaics
+   of exactly constant cells in several colours.
 3. Cells: on a candidate grid every cell is checked. Lossless images: a mosaic's cells are exactly constant.
    After JPEG: calm inside compared with the steps at its borders, and two cells differ by a step right at
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
@@ -16,8 +18,8 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    each outer line of cells is judged on its own: the lattice steps along it, or its cells are flat inside
    where a smooth exterior slopes; lines that fail are cut, lines beyond that pass join. Then the box is grown
    by the partial blocks cut at its border (after JPEG: as far as the lattice steps, or as the blocks' calm
-   lasts before a textured exterior). Pieces of one lattice within a block
-   of each other are one mosaic (small blocks after JPEG pass the cell tests in patches).
+   lasts before a textured exterior). Pieces of one lattice within a block of each other are one mosaic
+   (small blocks after JPEG pass the cell tests in patches).
 A whole image upscaled by nearest neighbour (k x k constant cells from the origin) is first brought back to
 its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
 """
