@@ -7,7 +7,8 @@ import sys
 import torch
 
 from depix.model import DepixNet, ModelConfig, load
-from train.train import per_image_rmse, training_batch
+from train.card import started_from
+from train.train import init_record, per_image_rmse, training_batch
 from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
 
 
@@ -98,3 +99,18 @@ def test_init_starts_from_a_checkpoint_and_exports_only_improvements(photo_dir, 
     assert f"val {start:.3f}" in second.stdout  # the same weights score the same on the same val set
     exported = tmp_path / "again" / "ck" / "config.json"
     assert not exported.exists() or json.loads(exported.read_text())["metrics"]["model"] < start
+
+
+def write_checkpoint_config(folder, training: dict, samples: int) -> None:
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"training": training, "metrics": {"samples": samples}}))
+
+
+def test_a_run_from_a_checkpoint_records_all_the_training_its_weights_had(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_checkpoint_config(first, {"name": "a"}, 1000)
+    assert init_record(first) == {"checkpoint": str(first), "samples": 1000}
+    write_checkpoint_config(second, {"name": "b", "init": init_record(first)}, 300)
+    assert init_record(second) == {"checkpoint": str(second), "samples": 1300}
+    assert started_from({"init": init_record(second)}).endswith("(trained on 1,300 samples before)")
+    assert started_from({"name": "a"}) == ""

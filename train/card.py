@@ -23,6 +23,14 @@ def metrics_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def started_from(config: dict) -> str:
+    """The card's words on the weights a run started from, if it did not start from scratch."""
+    init = config.get("init")
+    if not init:
+        return ""
+    return f" that started from the weights of `{init['checkpoint']}` (trained on {init['samples']:,} samples before)"
+
+
 def write_card(directory: Path, config: dict, metrics: dict, parameters: int) -> None:
     """Write README.md for a checkpoint folder."""
     text = f"""---
@@ -47,7 +55,7 @@ Corpus manifest sha256: `{config.get("manifest_sha256", "?")}`; training config 
 ## Metrics
 Challenge-style validation set built from the corpus's validation photos (64x64 grayscale, course ranges:
 rectangles 4-32 px, blocks 4-16 px), after {metrics.get("step", "?")} training steps
-({metrics.get("samples", 0):,} samples):
+({metrics.get("samples", 0):,} samples){started_from(config)}:
 
 {metrics_table(metrics)}
 

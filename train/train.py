@@ -7,6 +7,7 @@ torchrun --nproc_per_node 2 -m train.train --config ...      (DistributedDataPar
 import argparse
 import csv
 import hashlib
+import json
 import math
 import os
 import time
@@ -21,7 +22,7 @@ from tqdm import tqdm
 
 from depix.blocks import make_grid, pixelate_batch
 from depix.challenge import identity_predictions, make_test_set, model_predictions, score, shrink_to_square
-from depix.model import Batch, DepixNet, ModelConfig, load, save
+from depix.model import Batch, DepixNet, ModelConfig, load, resolve_checkpoint, save
 from train.card import write_card
 from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
 
@@ -199,6 +200,7 @@ def main() -> None:
         if start.config != model.config:
             raise SystemExit(f"--init {args.init}: its architecture differs from the config's [model]")
         model.load_state_dict(start.state_dict())
+        config["init"] = init_record(args.init)
     ema = DepixNet(model.config).to(device).eval()
     ema.load_state_dict(model.state_dict())
     for p in ema.parameters():
@@ -213,6 +215,8 @@ def main() -> None:
         ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         step, best, elapsed = state["step"], state["best"], state["elapsed"]
+        if "init" in state:  # read when the run began: a resumed run may have overwritten that checkpoint
+            config["init"] = state["init"]
         if not args.max_steps:  # a fitted schedule stays fitted
             optim["max_steps"] = state.get("max_steps", optim["max_steps"])
     trainer = DistributedDataParallel(model) if distributed else model
@@ -249,6 +253,7 @@ def main() -> None:
             "best": best,
             "elapsed": elapsed,
             "max_steps": optim["max_steps"],
+            **({"init": config["init"]} if "init" in config else {}),
         }
         torch.save(state, run_dir / "state.tmp")
         os.replace(run_dir / "state.tmp", state_path)  # a kill during the write keeps the old state
@@ -336,6 +341,13 @@ def main() -> None:
             push_to_hub(checkpoint_dir, args.push_to_hub)
     if distributed:
         dist.destroy_process_group()
+
+
+def init_record(checkpoint: Path) -> dict:
+    """Where an --init run starts: the checkpoint, and how many samples its weights had been trained on."""
+    saved = json.loads((resolve_checkpoint(checkpoint) / "config.json").read_text())
+    earlier = saved.get("training", {}).get("init", {}).get("samples", 0)
+    return {"checkpoint": str(checkpoint), "samples": earlier + saved.get("metrics", {}).get("samples", 0)}
 
 
 def export(model: DepixNet, directory: Path, config: dict, manifest_sha: str, metrics: dict) -> None:
