@@ -38,6 +38,7 @@ MIN_BLOCK, MAX_BLOCK = 3, 64
 TILE = 16  # candidate regions are found on a grid of TILE x TILE tiles
 BAND = 8  # block edges are found in bands of BAND rows (or columns)
 MAX_CANDIDATES = 24  # lattices checked per image, most voted first (bounds the time on busy images)
+MAX_SOFT_CANDIDATES = 3  # further lattices of small steps that JPEG spread over a few pixels
 MAX_EXACT_CANDIDATES = 6  # further lattices of exactly constant cells with tiny steps (lossless images)
 MAX_CODEC_CANDIDATES = 6  # of which at most this many lie on a codec's grid (JPEG's 8 x 8 blocks and multiples)
 UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
@@ -117,17 +118,34 @@ def _on_cell_borders(luma: np.ndarray, k: int) -> bool:
     return bool(whole and np.mean(across[busy] >= 1.5 * other[busy]) >= 0.8)
 
 
-def _steps(luma: np.ndarray, exact: bool = False, tau: float = 1.0, ratio: float = 2.0) -> np.ndarray:
+def _steps(luma: np.ndarray, kind: str = "plain") -> np.ndarray:
     """Mosaic-like steps between columns x and x+1: flat on both sides, repeated in the row above or below.
 
-    exact: any change between exactly constant sides, however small (blocks of a grainy area differ by a level
-    or less), and only those.
+    kind "plain": a step of at least a level, twice any change within two pixels of it. "soft": a step that JPEG
+    spread over three pixels (a block edge of a few levels inside a JPEG block of a smooth area), the largest of
+    the three and three times any change in the two pixels beyond. "exact": any change between exactly constant
+    sides, however small (blocks of a grainy area differ by a level or less), and only those.
     """
     d = np.diff(luma, axis=1)
     a = np.abs(d)
-    pad = np.pad(a, ((0, 0), (2, 2)))  # the image border counts as flat
-    near = np.maximum(np.maximum(pad[:, :-4], pad[:, 1:-3]), np.maximum(pad[:, 3:-1], pad[:, 4:]))
-    step = (a > 0) & (near == 0) if exact else (a >= tau) & (a >= ratio * near)
+    n = a.shape[1]
+    pad = np.pad(a, ((0, 0), (3, 3)))  # the image border counts as flat
+
+    def away(k: int) -> np.ndarray:  # the change k columns to the right (left when negative)
+        return pad[:, 3 + k : 3 + k + n]
+
+    near = np.maximum(np.maximum(away(-2), away(-1)), np.maximum(away(1), away(2)))
+    if kind == "exact":
+        step = (a > 0) & (near == 0)
+    elif kind == "soft":
+        signed = np.pad(d, ((0, 0), (1, 1)))
+        spread = signed[:, :-2] + d + signed[:, 2:]
+        width = np.abs(spread)
+        beyond = np.maximum(np.maximum(away(-3), away(-2)), np.maximum(away(2), away(3)))
+        step = (a >= np.maximum(away(-1), away(1))) & (d * spread > 0) & (a >= 0.4 * width)
+        step &= (width >= 1.5) & (width >= 3.0 * beyond)
+    else:
+        step = (a >= 1.0) & (a >= 2.0 * near)
     # A block edge runs along the whole block with one step value; texture rarely repeats one.
     pair = step[1:] & step[:-1] & (np.abs(d[1:] - d[:-1]) <= 0.4 * a[1:] + 2.0)
     out = np.zeros_like(step)
@@ -137,14 +155,14 @@ def _steps(luma: np.ndarray, exact: bool = False, tau: float = 1.0, ratio: float
 
 
 def _edge_votes(
-    luma: np.ndarray, min_block: int, max_block: int, exact: bool = False
+    luma: np.ndarray, min_block: int, max_block: int, kind: str = "plain"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Block edges across rows: (y, x, spacing) for each band of BAND rows and each edge at a block start x.
 
     An edge is a column where most rows of the band step (after JPEG, single steps drown in ripples, lines do
     not); its spacing is the distance to the next edge of the band, when that is a block size.
     """
-    steps = _steps(luma, exact)
+    steps = _steps(luma, kind)
     h = steps.shape[0] // BAND * BAND
     if h == 0:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)
@@ -164,15 +182,18 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
     h, w = luma.shape
     if h < 2 * min_block or w < 2 * min_block:
         return []
-    candidates = []
-    for exact in (False, True):
-        across = _edge_votes(luma, min_block, max_block, exact)
-        yd, xd, sd = _edge_votes(luma.T, min_block, max_block, exact)
-        candidates.append([(exact, *c[1:]) for c in _lattices(luma, across, (xd, yd, sd))])
-    # The blocks of a grainy area step by less than a level; losslessly, the steps between exactly constant
-    # sides still make a lattice. Such lattices come after the others, and only exactly constant cells count.
-    known = {c[1:4] for c in candidates[0]}
-    candidates = candidates[0] + [c for c in candidates[1] if c[1:4] not in known][:MAX_EXACT_CANDIDATES]
+    passes = {}
+    for kind in ("plain", "soft", "exact"):
+        across = _edge_votes(luma, min_block, max_block, kind)
+        yd, xd, sd = _edge_votes(luma.T, min_block, max_block, kind)
+        passes[kind] = [(kind == "exact", *c[1:]) for c in _lattices(luma, across, (xd, yd, sd))]
+    # Two more passes add lattices the first did not propose, after its own. Small steps that JPEG spread over a
+    # few pixels (large blocks of a smooth area); and, losslessly, steps between exactly constant sides (blocks of
+    # a grainy area step by less than a level), where only exactly constant cells count.
+    known = {c[1:4] for c in passes["plain"]}
+    candidates = passes["plain"]
+    for kind, most in (("soft", MAX_SOFT_CANDIDATES), ("exact", MAX_EXACT_CANDIDATES)):
+        candidates = candidates + [c for c in passes[kind] if c[1:4] not in known][:most]
     found: list[Mosaic] = []
     claimed = np.zeros((h, w), bool)
     for exact, size, ox, oy, window in candidates:
@@ -484,7 +505,9 @@ def _verify(
             edges = _calm_lines(luma, size, _lossy_refine(luma, size, edges))
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
-        if tiny and min(box[2], box[3]) < 2.5 * size:
+        # After JPEG, a box not three blocks across, once refined, needs blocks with clear steps (a faint lattice
+        # that narrow is as likely a smooth area's).
+        if (tiny or (features["strong"] < 0.4 and not lossless)) and min(box[2], box[3]) < 2.5 * size:
             continue
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))

@@ -557,3 +557,21 @@ def test_jpeg_calm_lines_up_to_a_textured_exterior_join_the_box(seed, side):
     image[patch] = np.array([70, 110, 150]) + rng.normal(0, 1, image[patch].shape)
     pixelated = pixelate_region(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), box=box, block_size=size)
     assert iou(match(find_mosaics(jpeg(pixelated, 85)), box, size).box, box) >= 0.9
+
+
+def faint_sky(seed: int, height: int = 300, width: int = 280) -> Image.Image:
+    """A smooth, faintly varying blue sky with a little sensor noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = 120 + 30 * y / height + 6 * np.sin(x / 37 + seed) + 4 * np.cos(y / 23 + 2 * seed)
+    image = base[..., None] + np.array([10, 20, 45]) + rng.normal(0, 0.7, (height, width, 3))
+    return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+
+
+# Large blocks of a smooth sky step by a few levels; inside a JPEG block such a step is spread over three pixels,
+# where no single pixel's change stands out.
+@pytest.mark.parametrize(("seed", "box", "size"), [(4, (103, 39, 130, 150), 28), (11, (33, 91, 82, 172), 25)])
+def test_jpeg_large_blocks_of_a_smooth_sky(seed, box, size):
+    found = find_mosaics(jpeg(pixelate_region(faint_sky(seed), box=box, block_size=size), 85))
+    assert iou(match(found, box, size).box, box) >= 0.9
+    assert find_mosaics(jpeg(faint_sky(seed), 85)) == []
