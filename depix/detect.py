@@ -5,9 +5,10 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    of the band, when it is a block size, is a vote for that size and the edge's phase.
 2. Lattices: where column votes and row votes of one size meet, each pair of phases is a candidate grid,
    heavier ones first. Strong votes of one way alone (a mosaic a few blocks high) take the other way's phase
-   from where its lines of steps gather. Then lattices of any step, however small, between exactly constant
-   pixels (a lossless mosaic of a grainy area, whose blocks differ by a level or less), checked only as mosaics
-   of exactly constant cells in several colours.
+   from where its lines of steps gather. Then lattices of small steps that JPEG spread over three pixels (large
+   blocks of a smooth sky); and lattices of any step, however small, between exactly constant pixels (a lossless
+   mosaic of a grainy area, whose blocks differ by a level or less), checked only as mosaics of exactly constant
+   cells in several colours.
 3. Cells: on a candidate grid every cell is checked. Lossless images: a mosaic's cells are exactly constant.
    After JPEG: calm inside compared with the steps at its borders, and two cells differ by a step right at
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
@@ -502,12 +503,10 @@ def _verify(
         if not _accept(features):
             continue
         if not lossless:
-            edges = _calm_lines(luma, size, _lossy_refine(luma, size, edges))
+            edges = _lossy_refine(luma, size, edges)
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
-        # After JPEG, a box not three blocks across, once refined, needs blocks with clear steps (a faint lattice
-        # that narrow is as likely a smooth area's).
-        if (tiny or (features["strong"] < 0.4 and not lossless)) and min(box[2], box[3]) < 2.5 * size:
+        if tiny and min(box[2], box[3]) < 2.5 * size:
             continue
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
@@ -809,64 +808,6 @@ def _refine_side(image: np.ndarray, size: int, side: int, other: int, span: tupl
             break  # a partial block (its steps end before the line does), measured to the pixel later
         side = outer
     return side
-
-
-def _calm_lines(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """A lossy box of full cells grown on each side by the lines of calm cells that end where a textured exterior
-    starts, along one straight line (a mosaic of a smooth part of a textured area: a plain wall, a dark cloth)."""
-    x0, y0, x1, y1 = edges
-    h, w = luma.shape
-    reach = 8 * size + 3
-    t = luma.T
-    # The last argument: the first row outwards where a JPEG 8 x 8 block starts.
-    top = _calm_reach(luma[max(0, y0 - reach) : y0, x0:x1][::-1], luma[y0 : y0 + 2 * size, x0:x1], size, y0 % 8)
-    bottom = _calm_reach(luma[y1 : y1 + reach, x0:x1], luma[y1 - 2 * size : y1, x0:x1][::-1], size, -y1 % 8)
-    left = _calm_reach(t[max(0, x0 - reach) : x0, y0:y1][::-1], t[x0 : x0 + 2 * size, y0:y1], size, x0 % 8)
-    right = _calm_reach(t[x1 : x1 + reach, y0:y1], t[x1 - 2 * size : x1, y0:y1][::-1], size, -x1 % 8)
-    return x0 - left * size, y0 - top * size, min(w, x1 + right * size), min(h, y1 + bottom * size)
-
-
-def _roughness(strip: np.ndarray, size: int) -> np.ndarray:
-    """(rows, cells): the mean |step| between neighbours inside each cell of a strip, away from the lattice lines."""
-    rows, width = strip.shape
-    cells = width // size
-    phase = (np.arange(size * cells - 1) + 1) % size
-    inner = (phase >= 2) & (phase <= size - 2)  # JPEG rings next to a block's edge: leave it out
-    across = np.abs(np.diff(strip[:, : size * cells], axis=1))
-    across = np.where(inner, across, 0.0)
-    across = np.pad(across, ((0, 0), (0, 1))).reshape(rows, cells, size).sum(axis=2) / max(
-        1, np.count_nonzero(inner[:size])
-    )
-    down = np.zeros((rows, cells))
-    if rows > 1:
-        d = np.abs(np.diff(strip[:, : size * cells], axis=0)).reshape(rows - 1, cells, size).mean(axis=2)
-        row_phase = (np.arange(rows - 1) + 1) % size
-        down[:-1] = np.where(((row_phase >= 2) & (row_phase <= size - 2))[:, None], d, 0.0)
-    return np.maximum(across, down)
-
-
-def _calm_reach(outside: np.ndarray, inside: np.ndarray, size: int, codec_start: int) -> int:
-    """How many lines of cells beyond a box side (outside: rows outwards from it) are calm mosaic cells: calm as
-    the box's own cells (inside: rows inwards), up to a textured exterior that starts on one straight line."""
-    if size < 6 or outside.shape[0] < size or outside.shape[1] < 2 * size:
-        return 0
-    calm = max(1.0, 2.5 * float(np.median(_roughness(inside, size).mean(axis=0))))
-    rough = _roughness(outside, size) > calm
-    if rough.shape[0] < 3:
-        return 0
-    lasting = rough[:-2] & rough[1:-1] & rough[2:]  # texture, not one rough row
-    ends = np.where(lasting.any(axis=0), lasting.argmax(axis=0), rough.shape[0])
-    end = int(np.median(ends))
-    # JPEG spreads texture over the whole 8 x 8 block it starts in: there, a cell's calm may end where that
-    # block starts, up to 7 rows early.
-    codec = (ends < end) & (ends >= end - 8) & (np.abs((ends - codec_start + 4) % 8 - 4) <= 1)
-    straight = np.mean(np.abs(ends - end) <= 1) >= 0.5 and np.mean((np.abs(ends - end) <= 1) | codec) >= 0.85
-    lines = min(8, (end + 2) // size)
-    if lines < 1 or end >= lasting.shape[0] or not straight:
-        return 0
-    if rough[: max(1, lines * size - 2)].mean() > 0.1:
-        return 0
-    return lines
 
 
 def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]) -> bool | None:

@@ -542,23 +542,6 @@ def test_jpeg_faint_lattice_of_large_blocks_over_a_dim_area(seed):
     assert m.block_size == size and iou(m.box, box) >= 0.9
 
 
-# The first lines of blocks lie over a plain patch of a textured area (a wall in a rough scene): calm blocks that
-# barely differ vote for nothing, but where their calm ends, on one straight line, the texture starts. (The box
-# starts on JPEG's 8 x 8 grid: texture that starts inside a JPEG block rings through all of it, and the calm
-# lines' end is then known only to that block.)
-@pytest.mark.parametrize("seed", [3, 8])
-@pytest.mark.parametrize("side", ["top", "left"])
-def test_jpeg_calm_lines_up_to_a_textured_exterior_join_the_box(seed, side):
-    rng = np.random.default_rng(seed)
-    image = textured_photo(rng, 260, 280).astype(float)
-    box, size = (48, 40, 170, 160), 10
-    x, y, w, h = box
-    patch = (slice(y, y + 4 * size), slice(x, x + w)) if side == "top" else (slice(y, y + h), slice(x, x + 5 * size))
-    image[patch] = np.array([70, 110, 150]) + rng.normal(0, 1, image[patch].shape)
-    pixelated = pixelate_region(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), box=box, block_size=size)
-    assert iou(match(find_mosaics(jpeg(pixelated, 85)), box, size).box, box) >= 0.9
-
-
 def faint_sky(seed: int, height: int = 300, width: int = 280) -> Image.Image:
     """A smooth, faintly varying blue sky with a little sensor noise."""
     rng = np.random.default_rng(seed)
