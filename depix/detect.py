@@ -135,10 +135,7 @@ def _steps(luma: np.ndarray, kind: str = "plain") -> np.ndarray:
     def away(k: int) -> np.ndarray:  # the change k columns to the right (left when negative)
         return pad[:, 3 + k : 3 + k + n]
 
-    near = np.maximum(np.maximum(away(-2), away(-1)), np.maximum(away(1), away(2)))
-    if kind == "exact":
-        step = (a > 0) & (near == 0)
-    elif kind == "soft":
+    if kind == "soft":
         signed = np.pad(d, ((0, 0), (1, 1)))
         spread = signed[:, :-2] + d + signed[:, 2:]
         width = np.abs(spread)
@@ -146,7 +143,8 @@ def _steps(luma: np.ndarray, kind: str = "plain") -> np.ndarray:
         step = (a >= np.maximum(away(-1), away(1))) & (d * spread > 0) & (a >= 0.4 * width)
         step &= (width >= 1.5) & (width >= 3.0 * beyond)
     else:
-        step = (a >= 1.0) & (a >= 2.0 * near)
+        near = np.maximum(np.maximum(away(-2), away(-1)), np.maximum(away(1), away(2)))
+        step = (a > 0) & (near == 0) if kind == "exact" else (a >= 1.0) & (a >= 2.0 * near)
     # A block edge runs along the whole block with one step value; texture rarely repeats one.
     pair = step[1:] & step[:-1] & (np.abs(d[1:] - d[:-1]) <= 0.4 * a[1:] + 2.0)
     out = np.zeros_like(step)
