@@ -24,6 +24,7 @@ from depix.blocks import make_grid, pixelate_batch
 from depix.challenge import identity_predictions, make_test_set, model_predictions, score, shrink_to_square
 from depix.model import Batch, DepixNet, ModelConfig, load, resolve_checkpoint, save
 from train.card import write_card
+from train.jpeg import compress
 from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
 
 LOG_FIELDS = ["step", "samples", "loss", "lr", "samples_per_s", "val_score", "elapsed_s"]
@@ -72,8 +73,11 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     return None
 
 
-def training_batch(data: dict, device: torch.device) -> tuple[Batch, torch.Tensor]:
-    """Mosaic a batch of views as the course does (truncated block means) and prepare the network input."""
+def training_batch(data: dict, device: torch.device, jpeg: dict | None = None) -> tuple[Batch, torch.Tensor]:
+    """Mosaic a batch of views as the course does (truncated block means) and prepare the network input.
+
+    jpeg (a config's [jpeg] table) saves a fraction of the mosaicked views as JPEG, at qualities drawn uniformly.
+    """
     images = data["images"].to(device, non_blocking=True).float()
     rects = data["rects"].to(device, non_blocking=True)
     n, _, h, w = images.shape
@@ -83,6 +87,11 @@ def training_batch(data: dict, device: torch.device) -> tuple[Batch, torch.Tenso
     unknown = (rows >= y) & (rows < y + height) & (cols >= x) & (cols < x + width)
     offset = rects[:, :2]
     pixelated = pixelate_batch(images, unknown, rects[:, 4], offset)
+    if jpeg and jpeg["fraction"] > 0:
+        chosen = torch.rand(n, device=device) < jpeg["fraction"]
+        quality = torch.randint(jpeg["min_quality"], jpeg["max_quality"] + 1, (n,), device=device)
+        phase = torch.randint(0, 8, (n, 2), device=device)
+        pixelated = torch.where(chosen.view(n, 1, 1, 1), compress(pixelated, quality, phase), pixelated)
     grid = make_grid(pixelated, unknown, rects[:, 4], offset)
     return Batch(pixelated, unknown, rects[:, 4], offset, grid), images
 
@@ -299,7 +308,7 @@ def main() -> None:
     for data in loader:
         if step >= optim["max_steps"] or time.time() >= budget_end:
             break
-        batch, original = training_batch(data, device)
+        batch, original = training_batch(data, device, config.get("jpeg"))
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, optim)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
