@@ -1,13 +1,19 @@
 import csv
+import io
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import torch
+from PIL import Image
 
 from depix.model import DepixNet, ModelConfig, load
+from depix.mosaic import pixelate_region
+from tests.conftest import smooth_photo
 from train.card import started_from
+from train.jpeg import compress
 from train.train import init_record, per_image_rmse, training_batch
 from train.views import ViewBatches, ViewConfig, load_photos, read_manifest
 
@@ -114,3 +120,35 @@ def test_a_run_from_a_checkpoint_records_all_the_training_its_weights_had(tmp_pa
     assert init_record(second) == {"checkpoint": str(second), "samples": 1300}
     assert started_from({"init": init_record(second)}).endswith("(trained on 1,300 samples before)")
     assert started_from({"name": "a"}) == ""
+
+
+def test_simulated_jpeg_matches_a_real_encoder_on_a_shifted_grid():
+    rng = np.random.default_rng(3)
+    gray = np.asarray(Image.fromarray(smooth_photo(rng, 120, 136)).convert("L"))
+    gray = np.asarray(pixelate_region(Image.fromarray(gray), box=(20, 30, 80, 60), block_size=9))
+    view = gray[3:, 5:]  # the encoder's grid starts at (8, 8) of the image: pixel (3, 5) of the view
+    for quality in (95, 75, 60):
+        buffer = io.BytesIO()
+        Image.fromarray(gray).save(buffer, "JPEG", quality=quality)
+        real = np.asarray(Image.open(buffer), dtype=np.float32)[3:, 5:][:104, :120]  # leave out the padded edge
+        ours = compress(torch.tensor(view, dtype=torch.float32)[None, None], torch.tensor([quality]),
+                        torch.tensor([[3, 5]]))[0, 0, :104, :120].numpy()  # fmt: skip
+        off_grid = compress(torch.tensor(view, dtype=torch.float32)[None, None], torch.tensor([quality]),
+                            torch.tensor([[0, 0]]))[0, 0, :104, :120].numpy()  # fmt: skip
+        # The same error size; pixel by pixel within half a level (libjpeg's integer DCT rounds differently).
+        loss = np.abs(real - view[:104, :120]).mean()
+        assert abs(np.abs(ours - view[:104, :120]).mean() - loss) < 0.05 * loss
+        assert np.abs(ours - real).mean() < 0.5
+        assert np.abs(off_grid - real).mean() > 2 * np.abs(ours - real).mean()
+
+
+def test_training_batches_save_the_chosen_share_of_views_as_jpeg(photo_dir):
+    photos = load_photos(read_manifest(photo_dir / "manifest.csv", "train"), 128)
+    data = next(iter(ViewBatches(photos, 16, ViewConfig(), seed=0, rank=0, start_step=0)))
+    plain, original = training_batch(data, torch.device("cpu"))
+    for fraction in (0.0, 1.0):
+        jpeg = {"fraction": fraction, "min_quality": 60, "max_quality": 60}
+        batch, same_original = training_batch(data, torch.device("cpu"), jpeg)
+        changed = (batch.pixelated != plain.pixelated).flatten(1).any(1)
+        assert changed.all() if fraction else not changed.any()
+        assert torch.equal(same_original, original)  # the target stays the photo itself

@@ -31,6 +31,15 @@ def started_from(config: dict) -> str:
     return f" that started from the weights of `{init['checkpoint']}` (trained on {init['samples']:,} samples before)"
 
 
+def jpeg_views(config: dict) -> str:
+    """The card's words on views saved as JPEG during training, if any were."""
+    jpeg = config.get("jpeg")
+    if not jpeg or not jpeg.get("fraction"):
+        return ""
+    share, qualities = f"{100 * jpeg['fraction']:.0f}%", f"{jpeg['min_quality']}-{jpeg['max_quality']}"
+    return f" In its last run, {share} of the mosaicked views were saved as JPEG at quality {qualities}."
+
+
 def write_card(directory: Path, config: dict, metrics: dict, parameters: int) -> None:
     """Write README.md for a checkpoint folder."""
     text = f"""---
@@ -48,7 +57,7 @@ channel by channel.
 ## Data
 Real photos from open-source packages (Debian, PyPI, npm; the corpus manifest lists every photo's source, path
 and licence: CC-BY / CC-BY-SA / GPL / public domain and others); views at the challenge scale (whole photos shrunk
-to 64x64) and random crops at several scales, grayscale, flips and turns.
+to 64x64) and random crops at several scales, grayscale, flips and turns.{jpeg_views(config)}
 Corpus manifest sha256: `{config.get("manifest_sha256", "?")}`; training config `{config["name"]}`
 (train/configs/).
 
