@@ -632,13 +632,19 @@ def _accept(f: dict) -> bool:
     # borders, far above the ripples inside.
     if f["size"] > 16 and f["cells"] >= 5 and clear and f["strong"] >= 0.5 and f["step"] >= 4.0:
         return f["density"] >= 0.9 and f["ripple"] <= 0.2 * f["step"]
-    if f["codec_grid"] or f["density"] < 0.9:
-        return False
     # A faint mosaic of a calm area: along the cell borders inside the box the lattice steps far more than
     # between other columns, and around the box it does not (a resized photo's faint lattice runs on), or far
     # less than inside. Fewer, larger cells need a clearer lattice.
     inside = f.get("inside", 0.0)
     alone = inside >= 6.0 and f.get("around", np.inf) <= max(1.5, inside / 10) and f.get("border", 0.0) >= 0.6
+    # A plain lattice (its lines step 20 times more than the rest of the box, by 1.5 levels or more) along enough
+    # edge length also makes a mosaic of cells a little less calm or of fewer colours: dark texture next to white,
+    # a few large blocks. Flat drawings on a grid (swatches) step far more, but over short edges.
+    plain = alone and inside >= 20.0 and f["border"] >= 1.5 and f["cells"] * f["size"] >= 150
+    if plain and not f["codec_grid"] and f["density"] >= 0.85 and f["colours"] >= 4:
+        return f["ripple"] <= 0.3 * f["step"]
+    if f["codec_grid"] or f["density"] < 0.9:
+        return False
     many = f["cells"] >= 10 and f["colours"] >= 8
     large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and inside >= 12.0
     if alone and (many or large) and f["ripple"] <= 0.3 * f["step"]:

@@ -12,6 +12,7 @@ from depix.cli import main
 from depix.detect import (
     MAX_CODEC_CANDIDATES,
     Mosaic,
+    _accept,
     _codec_grid,
     _edge_votes,
     _lattices,
@@ -558,3 +559,33 @@ def test_jpeg_large_blocks_of_a_smooth_sky(seed, box, size):
     found = find_mosaics(jpeg(pixelate_region(faint_sky(seed), box=box, block_size=size), 85))
     assert iou(match(found, box, size).box, box) >= 0.9
     assert find_mosaics(jpeg(faint_sky(seed), 85)) == []
+
+
+# Components as _verify measured them after JPEG 85: a mosaic of 19-pixel blocks over a dark tyre tread and the
+# white background below it (its cells by the white ring, so fewer are calm, and the tread's blocks step by a level
+# or two), and flat swatches of a screenshot on a 7-pixel grid, whose lattice is as plain but over short edges.
+TREAD = {
+    "codec_grid": False,
+    "size": 19,
+    "constant": 46,
+    "lossless": False,
+    "cells": 34,
+    "density": 0.88,
+    "strong": 0.35,
+    "step": 3.63,
+    "ripple": 0.44,
+    "colours": 16,
+    "inside": 35.79,
+    "border": 1.79,
+    "around": 1.34,
+}
+SWATCHES = {"codec_grid": False, "size": 7, "constant": 14, "lossless": False, "cells": 11, "density": 0.88,
+            "strong": 0.55, "step": 127.01, "ripple": 1.76, "colours": 8, "inside": 147.2, "border": 65.34,
+            "around": 0.9}  # fmt: skip
+
+
+def test_a_plain_lattice_over_enough_edge_length_is_a_mosaic():
+    assert _accept(TREAD)
+    assert not _accept({**TREAD, "inside": 15.0})  # the lattice no plainer than texture's faint ones
+    assert not _accept({**TREAD, "around": 5.0})  # it runs on around the box
+    assert not _accept(SWATCHES)
