@@ -91,20 +91,29 @@ def place(rng: np.random.Generator, width: int, height: int, count: int) -> list
     return placed
 
 
+def mosaic(
+    image: Image.Image, rng: np.random.Generator, box: tuple, size: int, kind: str
+) -> tuple[Image.Image, tuple[int, int, int, int]]:
+    """The image with one mosaic of a kind and its true box.
+
+    kind "mean": depix's (the grid starts at the box's corner); "grid": GIMP/Photoshop style, an image-wide grid
+    at a random origin, so partial blocks may lie on every side; "sampled": nearest down-up, whole blocks only.
+    """
+    if kind == "mean":
+        return pixelate_region(image, box=box, block_size=size), box
+    if kind == "grid":
+        return mean_grid(image, box, size, (int(rng.integers(0, size)), int(rng.integers(0, size)))), box
+    x, y, w, h = box
+    box = (x, y, w - w % size, h - h % size)
+    return sampled(image, box, size), box
+
+
 def make_case(photo: Image.Image, rng: np.random.Generator, kind: str) -> tuple[Image.Image, list[tuple[tuple, int]]]:
     """A photo with 1-3 mosaics of one kind and the true (box, block size) pairs (mean mosaics by default)."""
     image = photo
-    truths = place(rng, photo.width, photo.height, int(rng.integers(1, 4)))
     out = []
-    for box, size in truths:
-        if kind == "mean":
-            image = pixelate_region(image, box=box, block_size=size)
-        elif kind == "grid":
-            image = mean_grid(image, box, size, (int(rng.integers(0, size)), int(rng.integers(0, size))))
-        else:
-            x, y, w, h = box
-            box = (x, y, w - w % size, h - h % size)
-            image = sampled(image, box, size)
+    for box, size in place(rng, photo.width, photo.height, int(rng.integers(1, 4))):
+        image, box = mosaic(image, rng, box, size, kind)
         out.append((box, size))
     return image, out
 
@@ -227,21 +236,14 @@ def speed() -> None:
 
 
 def one_per_photo(photos: list[Image.Image], seed: int, trials: int, quality: int | None, kind: str) -> list:
-    """The table row for one mosaic per photo, a region of 64-256 px with blocks of 8-32 px.
-
-    kind "mean": depix's mosaic (the grid starts at the region's corner); "grid": GIMP/Photoshop style, an
-    image-wide grid at a random origin, so partial blocks may lie on every side.
-    """
+    """The table row for one mosaic per photo of a kind (see mosaic), a region of 64-256 px, blocks of 8-32 px."""
     rng, tally = np.random.default_rng(seed), Tally()
     for photo in photos:
         for _ in range(trials):
             w, h = (int(rng.integers(64, min(256, side) + 1)) for side in photo.size)
             box = (int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1)), w, h)
             size = int(rng.integers(8, 33))
-            if kind == "grid":
-                image = mean_grid(photo, box, size, (int(rng.integers(0, size)), int(rng.integers(0, size))))
-            else:
-                image = pixelate_region(photo, box=box, block_size=size)
+            image, box = mosaic(photo, rng, box, size, kind)
             tally.add(encode(image, quality), [(box, size)], [changed(photo, image, box) >= VISIBLE])
     name = "lossless" if quality is None else f"JPEG {quality}"
     return tally.row(name if kind == "mean" else f"{name}, grid (GIMP/Photoshop style)")

@@ -91,7 +91,7 @@ def training_batch(data: dict, device: torch.device, jpeg: dict | None = None) -
         chosen = torch.rand(n, device=device) < jpeg["fraction"]
         quality = torch.randint(jpeg["min_quality"], jpeg["max_quality"] + 1, (n,), device=device)
         phase = torch.randint(0, 8, (n, 2), device=device)
-        pixelated = torch.where(chosen.view(n, 1, 1, 1), compress(pixelated, quality, phase), pixelated)
+        pixelated[chosen] = compress(pixelated[chosen], quality[chosen], phase[chosen])
     grid = make_grid(pixelated, unknown, rects[:, 4], offset)
     return Batch(pixelated, unknown, rects[:, 4], offset, grid), images
 
