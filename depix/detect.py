@@ -475,10 +475,12 @@ def _verify(
         part = np.zeros(shape, bool)
         part[r0:r1, c0:c1] = keep[r0:r1, c0:c1]
         count = np.count_nonzero(part)
-        # Two by two exactly constant large blocks are a mosaic only with partial blocks on two sides (checked
-        # below): a small box of large blocks (76 x 86 pixels of 29-pixel blocks) has no more full cells.
+        # A small box of large blocks (76 x 86 pixels of 29-pixel blocks) has four full cells, or five where a
+        # calm cell outside joins them after JPEG. Such a box is a mosaic only with partial blocks on two sides
+        # or, after JPEG, a plain lattice (checked below).
         tiny = count < 6
-        if (tiny and not (count == 4 and size >= 16)) or r1 - r0 < 2 or c1 - c0 < 2:
+        few = count == 4 or (count == 5 and not lossless)
+        if (tiny and not (few and size >= 16)) or r1 - r0 < 2 or c1 - c0 < 2:
             continue
         steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
         features = {
@@ -504,7 +506,7 @@ def _verify(
             edges = _lossy_refine(luma, size, edges)
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
-        if tiny and min(box[2], box[3]) < 2.5 * size:
+        if tiny and min(box[2], box[3]) < 2.5 * size and not _plain_lattice(features):
             continue
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
@@ -617,12 +619,10 @@ def _accept(f: dict) -> bool:
         area = f["constant"] * f["size"] ** 2
         big = f["size"] > 16 and area >= 3000 and f["density"] >= 0.97 and f["colours"] >= min(f["cells"], 5)
         return f["density"] >= 0.9 and (clear or large or few or big)
-    if f["cells"] == 4:  # two by two large blocks after JPEG: calm, four colours, steps far above the ripples
-        # Half of them may step less than STRONG where the lattice is plain: its lines step far more than the
-        # rest inside, and little around.
-        plain = f.get("inside", 0.0) >= 20.0 and f.get("around", np.inf) <= 2.5
-        strong = f["strong"] == 1.0 or (plain and f["strong"] >= 0.5)
-        return f["colours"] == 4 and strong and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
+    if f["cells"] <= 5:  # two by two large blocks after JPEG (and a cell beside them): calm, of several colours,
+        # with steps far above the ripples. Half of them may step less than STRONG where the lattice is plain.
+        strong = f["strong"] == 1.0 or (_plain_lattice(f) and f["strong"] >= 0.5)
+        return f["colours"] >= 4 and strong and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
@@ -659,6 +659,11 @@ def _accept(f: dict) -> bool:
         return True
     # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
     return f["cells"] >= 40 and f["colours"] >= 10 and f["step"] >= 1.5 and f["ripple"] <= 0.5
+
+
+def _plain_lattice(f: dict) -> bool:
+    """Whether a lossy lattice's lines step far more than the rest of its box (20 times), and little around it."""
+    return f.get("inside", 0.0) >= 20.0 and f.get("around", np.inf) <= 2.5
 
 
 def _lattice_contrast(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> dict[str, float]:

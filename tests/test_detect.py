@@ -534,6 +534,16 @@ def test_jpeg_two_by_two_large_blocks_half_of_them_faint(seed):
     assert m.block_size == size and iou(m.box, box) >= 0.9
 
 
+@pytest.mark.parametrize("seed", [0, 2, 6])
+def test_jpeg_two_by_two_large_blocks_with_narrow_partial_ones(seed):
+    # 64 x 74 pixels of 28-pixel blocks: partial blocks under half a block wide, so the box is less than 2.5
+    # blocks each way; the plain lattice shows it is a mosaic.
+    box, size = (60, 40, 64, 74), 28
+    photo = Image.fromarray(textured_photo(np.random.default_rng(seed), 200, 240))
+    (m,) = find_mosaics(jpeg(pixelate_region(photo, box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
 @pytest.mark.parametrize("seed", [7, 9])
 def test_jpeg_faint_lattice_of_large_blocks_over_a_dim_area(seed):
     # Six by five blocks of 28 pixels that step by about a level: the lattice's lines step far more than the
