@@ -8,7 +8,8 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    from where its lines of steps gather. Then lattices of small steps that JPEG spread over three pixels (large
    blocks of a smooth sky); and lattices of any step, however small, between exactly constant pixels (a lossless
    mosaic of a grainy area, whose blocks differ by a level or less), checked only as mosaics of exactly constant
-   cells in several colours.
+   cells in several colours; and lattices of edges where a band's mean step stands out (faint blocks amid
+   ripples or grain, whose single steps drown in them after JPEG).
 3. Cells: on a candidate grid every cell is checked. Lossless images: a mosaic's cells are exactly constant.
    After JPEG: calm inside compared with the steps at its borders, and two cells differ by a step right at
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
@@ -41,6 +42,7 @@ BAND = 8  # block edges are found in bands of BAND rows (or columns)
 MAX_CANDIDATES = 24  # lattices checked per image, most voted first (bounds the time on busy images)
 MAX_SOFT_CANDIDATES = 3  # further lattices of small steps that JPEG spread over a few pixels
 MAX_EXACT_CANDIDATES = 6  # further lattices of exactly constant cells with tiny steps (lossless images)
+MAX_MEAN_CANDIDATES = 3  # further lattices from the mean steps of bands of rows (faint blocks in ripples)
 MAX_CODEC_CANDIDATES = 6  # of which at most this many lie on a codec's grid (JPEG's 8 x 8 blocks and multiples)
 UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
 SLOPE = 0.6  # the most a mosaic cell's inside slopes after JPEG (mean of one half minus the other, 0..255)
@@ -129,20 +131,10 @@ def _steps(luma: np.ndarray, kind: str = "plain") -> np.ndarray:
     """
     d = np.diff(luma, axis=1)
     a = np.abs(d)
-    n = a.shape[1]
-    pad = np.pad(a, ((0, 0), (3, 3)))  # the image border counts as flat
-
-    def away(k: int) -> np.ndarray:  # the change k columns to the right (left when negative)
-        return pad[:, 3 + k : 3 + k + n]
-
     if kind == "soft":
-        signed = np.pad(d, ((0, 0), (1, 1)))
-        spread = signed[:, :-2] + d + signed[:, 2:]
-        width = np.abs(spread)
-        beyond = np.maximum(np.maximum(away(-3), away(-2)), np.maximum(away(2), away(3)))
-        step = (a >= np.maximum(away(-1), away(1))) & (d * spread > 0) & (a >= 0.4 * width)
-        step &= (width >= 1.5) & (width >= 3.0 * beyond)
+        step = _spread_steps(d, peak=0.4)  # single pixels ripple: most of the step in one column
     else:
+        away = _changes_beside(a)
         near = np.maximum(np.maximum(away(-2), away(-1)), np.maximum(away(1), away(2)))
         step = (a > 0) & (near == 0) if kind == "exact" else (a >= 1.0) & (a >= 2.0 * near)
     # A block edge runs along the whole block with one step value; texture rarely repeats one.
@@ -159,13 +151,16 @@ def _edge_votes(
     """Block edges across rows: (y, x, spacing) for each band of BAND rows and each edge at a block start x.
 
     An edge is a column where most rows of the band step (after JPEG, single steps drown in ripples, lines do
-    not); its spacing is the distance to the next edge of the band, when that is a block size.
+    not), or with kind "mean", where the band's mean step stands out; its spacing is the distance to the next edge
+    of the band, when that is a block size.
     """
-    steps = _steps(luma, kind)
-    h = steps.shape[0] // BAND * BAND
+    h = luma.shape[0] // BAND * BAND
     if h == 0:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)
-    edge = steps[:h].reshape(h // BAND, BAND, -1).sum(axis=1) >= BAND // 2
+    if kind == "mean":
+        edge = _band_mean_edges(luma[:h])
+    else:
+        edge = _steps(luma, kind)[:h].reshape(h // BAND, BAND, -1).sum(axis=1) >= BAND // 2
     band, col = np.nonzero(edge)
     gap = np.diff(col)
     ok = (np.diff(band) == 0) & (gap >= min_block) & (gap <= max_block)
@@ -176,22 +171,61 @@ def _edge_votes(
     return ys, xs, np.concatenate([gap[index], gap[index]])
 
 
+def _changes_beside(a: np.ndarray) -> Callable[[int], np.ndarray]:
+    """away(k): for each of the changes a (rows, columns), the change k columns to the right (left when negative)."""
+    n = a.shape[1]
+    pad = np.pad(a, ((0, 0), (3, 3)))  # the image border counts as flat
+    return lambda k: pad[:, 3 + k : 3 + k + n]
+
+
+def _spread_steps(d: np.ndarray, peak: float = 0.0) -> np.ndarray:
+    """Where the signed changes d between neighbouring columns make a step that JPEG spread over three columns.
+
+    The change over the three is at least 1.5 levels and three times any change in the two columns beyond; the
+    middle one is the largest, and at least a share peak of the three's.
+    """
+    a = np.abs(d)
+    away = _changes_beside(a)
+    signed = np.pad(d, ((0, 0), (1, 1)))
+    spread = signed[:, :-2] + d + signed[:, 2:]
+    width = np.abs(spread)
+    beyond = np.maximum(np.maximum(away(-3), away(-2)), np.maximum(away(2), away(3)))
+    step = (a >= np.maximum(away(-1), away(1))) & (d * spread > 0) & (a >= peak * width)
+    return step & (width >= 1.5) & (width >= 3.0 * beyond)
+
+
+def _band_mean_edges(luma: np.ndarray) -> np.ndarray:
+    """Block edges from the mean step of each band of BAND rows: (bands, columns - 1), True where the band steps.
+
+    A block edge steps by the same amount in every row of a band: the band's mean keeps it and averages JPEG's
+    ripples, and a texture's changes, away (spread over three columns, as JPEG leaves a step).
+    """
+    d = np.diff(luma, axis=1)
+    edge = _spread_steps(d.reshape(luma.shape[0] // BAND, BAND, -1).mean(axis=1))
+    # A lattice's lines run on through the band above or below; a texture's chance steps seldom do.
+    on = np.zeros_like(edge)
+    on[1:] |= edge[1:] & edge[:-1]
+    on[:-1] |= edge[1:] & edge[:-1]
+    return on
+
+
 def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
     luma = _luma(values)
     h, w = luma.shape
     if h < 2 * min_block or w < 2 * min_block:
         return []
     passes = {}
-    for kind in ("plain", "soft", "exact"):
+    for kind in ("plain", "soft", "exact", "mean"):
         across = _edge_votes(luma, min_block, max_block, kind)
         yd, xd, sd = _edge_votes(luma.T, min_block, max_block, kind)
         passes[kind] = [(kind == "exact", *c[1:]) for c in _lattices(luma, across, (xd, yd, sd))]
-    # Two more passes add lattices the first did not propose, after its own. Small steps that JPEG spread over a
-    # few pixels (large blocks of a smooth area); and, losslessly, steps between exactly constant sides (blocks of
-    # a grainy area step by less than a level), where only exactly constant cells count.
+    # Three more passes add lattices the first did not propose, after its own. Small steps that JPEG spread over a
+    # few pixels (large blocks of a smooth area); losslessly, steps between exactly constant sides (blocks of a
+    # grainy area step by less than a level), where only exactly constant cells count; and the mean steps of bands
+    # of rows (after JPEG, faint blocks amid ripples step clearly on average, but few rows step on their own).
     known = {c[1:4] for c in passes["plain"]}
     candidates = passes["plain"]
-    for kind, most in (("soft", MAX_SOFT_CANDIDATES), ("exact", MAX_EXACT_CANDIDATES)):
+    for kind, most in (("soft", MAX_SOFT_CANDIDATES), ("exact", MAX_EXACT_CANDIDATES), ("mean", MAX_MEAN_CANDIDATES)):
         candidates = candidates + [c for c in passes[kind] if c[1:4] not in known][:most]
     found: list[Mosaic] = []
     claimed = np.zeros((h, w), bool)
@@ -506,7 +540,9 @@ def _verify(
             edges = _lossy_refine(luma, size, edges)
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
-        if tiny and min(box[2], box[3]) < 2.5 * size and not _plain_lattice(features):
+        # Flat panes or tiles end at their grid lines: partial blocks beyond the full cells are part of the proof.
+        partial = min(box[2], box[3]) - 2 * size
+        if tiny and partial < 0.5 * size and not (partial > 0 and _plain_lattice(features)):
             continue
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
