@@ -177,10 +177,15 @@ def test_sixteen_clients_at_once_each_get_their_own_result(server, tmp_path):
 
 @pytest.fixture
 def slow_pixelate(monkeypatch):
-    """/pixelate waits until the returned event is set (at most 30 s: abandoned work ends by then)."""
+    """/pixelate waits until the returned event is set (at most 30 s: abandoned work ends by then).
+
+    The event's `started` event is set once a request is being held.
+    """
     release = threading.Event()
+    release.started = threading.Event()
 
     def slow(*args, **kwargs):
+        release.started.set()
         release.wait(30)
         return pixelate_region(*args, **kwargs)
 
@@ -212,6 +217,8 @@ def test_a_full_queue_turns_requests_away_at_once_with_a_clear_message(checkpoin
         client, first, second = (gradio_client.Client(url, verbose=False) for _ in range(3))
         image = gradio_client.handle_file(str(photos["clean"]))
         running = first.submit(image, BOX_TEXT, 8, api_name="/pixelate")
+        # The second only once the first runs: while the first still waits in the queue of one, it is full.
+        assert slow_pixelate.started.wait(25), "the first request never started"
         waiting = second.submit(image, BOX_TEXT, 8, api_name="/pixelate")
         deadline = time.monotonic() + 25  # the held request is let go after 30 s
         # The first runs (held), the second waits: counted by the server, as the client's job status proved unreliable.
