@@ -138,8 +138,12 @@ def _steps(luma: np.ndarray, kind: str = "plain") -> np.ndarray:
         near = np.maximum(np.maximum(away(-2), away(-1)), np.maximum(away(1), away(2)))
         step = (a > 0) & (near == 0) if kind == "exact" else (a >= 1.0) & (a >= 2.0 * near)
     # A block edge runs along the whole block with one step value; texture rarely repeats one.
-    pair = step[1:] & step[:-1] & (np.abs(d[1:] - d[:-1]) <= 0.4 * a[1:] + 2.0)
-    out = np.zeros_like(step)
+    return _both_rows(step[1:] & step[:-1] & (np.abs(d[1:] - d[:-1]) <= 0.4 * a[1:] + 2.0))
+
+
+def _both_rows(pair: np.ndarray) -> np.ndarray:
+    """Rows (one more than pair has) marked where pair[i] holds for rows i and i + 1: both rows of each pair."""
+    out = np.zeros((pair.shape[0] + 1, *pair.shape[1:]), bool)
     out[1:] |= pair
     out[:-1] |= pair
     return out
@@ -203,10 +207,7 @@ def _band_mean_edges(luma: np.ndarray) -> np.ndarray:
     d = np.diff(luma, axis=1)
     edge = _spread_steps(d.reshape(luma.shape[0] // BAND, BAND, -1).mean(axis=1))
     # A lattice's lines run on through the band above or below; a texture's chance steps seldom do.
-    on = np.zeros_like(edge)
-    on[1:] |= edge[1:] & edge[:-1]
-    on[:-1] |= edge[1:] & edge[:-1]
-    return on
+    return _both_rows(edge[1:] & edge[:-1])
 
 
 def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
