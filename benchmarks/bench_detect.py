@@ -8,9 +8,10 @@ image border, random grid offsets) on every validation photo (scaled to at most 
 losslessly or as JPEG. A detection matches a true mosaic at IoU >= 0.5; "found" means IoU >= 0.9 and the
 exact block size (the issue's bar); "visible only" leaves out mosaics that changed their box by less than
 2 levels on average (over a white background or a flat sky nothing shows where the box ends). A second
-table draws one mosaic per photo as bench_restore.py does. False alarms: clean photos at each quality and
-synthetic flat UI screenshots (panels, buttons, text, a table with grid lines, a grid of flat swatches); a
-false alarm is an image with any detection. Timings are for one thread, on whatever else the machine runs.
+table draws one mosaic per photo as bench_restore.py does, a third one mosaic over the text of a screenshot (a
+page of text, light or dark). False alarms: clean photos at each quality, synthetic flat UI screenshots
+(panels, buttons, text, a table with grid lines, a grid of flat swatches) and pages of text; a false alarm is
+an image with any detection. Timings are for one thread, on whatever else the machine runs.
 """
 
 import argparse
@@ -18,7 +19,7 @@ import io
 import time
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from benchmarks.common import corpus_photos, print_table
 from depix.detect import find_mosaics
@@ -211,6 +212,36 @@ def ui_screenshot(rng: np.random.Generator, width: int = 480, height: int = 320)
     return image
 
 
+WORDS = ["account", "address", "balance", "card", "code", "email", "invoice", "name", "number", "order", "password"]
+
+
+def text_page(rng: np.random.Generator, width: int, height: int) -> Image.Image:
+    """A screenshot of a page of text: lines of words in a light or dark theme, 11-20 px type."""
+    dark = rng.random() < 0.3
+    image = Image.new("RGB", (width, height), (30, 30, 30) if dark else (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=int(rng.integers(11, 21)))
+    colour = (225, 225, 225) if dark else (25, 25, 25)
+    y = 8
+    while y + 2 * font.size < height:
+        line = ""
+        while draw.textlength(line, font=font) < width - 60:
+            line += WORDS[int(rng.integers(0, len(WORDS)))] + " " + str(int(rng.integers(0, 10**4))) + " "
+        draw.text((8, y), line, fill=colour, font=font)
+        y += int(1.5 * font.size)
+    return image
+
+
+def text_case(rng: np.random.Generator, kind: str) -> tuple[Image.Image, Image.Image, tuple[int, int, int, int], int]:
+    """A text page, the same with one mosaic over its text (blocks of 4-12 px), the true box and block size."""
+    page = text_page(rng, int(rng.integers(400, 900)), int(rng.integers(300, 700)))
+    w, h = int(rng.integers(64, 241)), int(rng.integers(40, 161))
+    box = (int(rng.integers(8, page.width - w - 40)), int(rng.integers(8, page.height - h - 30)), w, h)
+    size = int(rng.integers(4, 13))
+    image, box = mosaic(page, rng, box, size, kind)
+    return page, image, box, size
+
+
 def upscale(image: Image.Image, factor: int) -> Image.Image:
     """Nearest-neighbour integer upscaling of the whole image."""
     return image.resize((image.width * factor, image.height * factor), Image.NEAREST)
@@ -315,19 +346,33 @@ def main() -> None:
         rows.append(tally.row(name))
     print_table(header, rows)
 
+    print(f"\n### One mosaic over the text of a screenshot (blocks of 4-12 px), {10 * args.trials} pages\n")
+    rows = []
+    for kind in ("mean", "grid"):
+        for quality in QUALITIES if kind == "mean" else (None, 85):
+            rng, tally = np.random.default_rng(args.seed + 5), Tally()
+            for _ in range(10 * args.trials):
+                page, image, box, size = text_case(rng, kind)
+                tally.add(encode(image, quality), [(box, size)], [changed(page, image, box) >= VISIBLE])
+            name = "lossless" if quality is None else f"JPEG {quality}"
+            rows.append(tally.row(name if kind == "mean" else f"{name}, grid (GIMP/Photoshop style)"))
+    print_table(header, rows)
+
     print("\n### False alarms on clean images (share of images with any detection)\n")
     rows = []
     rng = np.random.default_rng(args.seed + 2)
     screenshots = [ui_screenshot(rng, int(rng.integers(320, 800)), int(rng.integers(240, 600))) for _ in range(30)]
+    pages = [text_page(rng, int(rng.integers(400, 900)), int(rng.integers(300, 700))) for _ in range(30)]
+    sets = (photos, screenshots, pages)
     for quality in QUALITIES:
-        name = "lossless" if quality is None else f"JPEG {quality}"
-        photo_alarms = sum(bool(find_mosaics(encode(p, quality))) for p in photos)
-        ui_alarms = sum(bool(find_mosaics(encode(s, quality))) for s in screenshots)
-        rows.append([name, f"{photo_alarms}/{len(photos)}", f"{ui_alarms}/{len(screenshots)}"])
-    up_photo = sum(bool(find_mosaics(upscale(p.resize((p.width // 2, p.height // 2)), 2))) for p in photos)
-    up_ui = sum(bool(find_mosaics(upscale(s, 2))) for s in screenshots)
-    rows.append(["upscaled x2", f"{up_photo}/{len(photos)}", f"{up_ui}/{len(screenshots)}"])
-    print_table(["setting", "clean photos", "UI screenshots"], rows)
+        alarms = [f"{sum(bool(find_mosaics(encode(i, quality))) for i in images)}/{len(images)}" for images in sets]
+        rows.append(["lossless" if quality is None else f"JPEG {quality}", *alarms])
+    halves = [p.resize((p.width // 2, p.height // 2)) for p in photos]
+    alarms = [
+        f"{sum(bool(find_mosaics(upscale(i, 2))) for i in images)}/{len(images)}" for images in (halves, *sets[1:])
+    ]
+    rows.append(["upscaled x2", *alarms])
+    print_table(["setting", "clean photos", "UI screenshots", "text pages"], rows)
 
     print("\n### Speed\n")
     speed()

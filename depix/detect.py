@@ -261,7 +261,17 @@ def _merged(found: list[Mosaic]) -> list[Mosaic]:
         offset = (min(a.offset[0], b.offset[0]), min(a.offset[1], b.offset[1]))
         size = min(a.block_size, b.block_size)
         out[pair[0]] = Mosaic((x0, y0, x1 - x0, y1 - y0), size, offset, max(a.score, b.score))
-    return out
+    return [m for m in out if not any(_coarser_view(m, other) for other in out)]
+
+
+def _coarser_view(a: Mosaic, b: Mosaic) -> bool:
+    """Whether a lies half or more inside b on a coarser lattice of b's: b's blocks in equal pairs, not a mosaic."""
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
+    size = b.block_size
+    aligned = (a.offset[0] - b.offset[0]) % size == 0 and (a.offset[1] - b.offset[1]) % size == 0
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return a.block_size > size and a.block_size % size == 0 and aligned and ix * iy >= 0.5 * aw * ah
 
 
 def _pieces_of_one(a: Mosaic, b: Mosaic) -> bool:
@@ -581,32 +591,48 @@ def _grid(
         faint = paired & (typical > 0)
         if np.count_nonzero(faint) < 4 or len(np.unique(cells.colour[:, faint], axis=1).T) < 4:
             return None
-    lossless = exact or np.count_nonzero(paired & (typical >= 1.0)) >= 4
     lum = _luma(cells.colour)
     jump_r, jump_d = np.abs(np.diff(lum, axis=1)), np.abs(np.diff(lum, axis=0))
-    if lossless:
-        consistent = constant
-        diff_r = np.abs(np.diff(cells.colour, axis=2)).max(axis=0) > 0
-        diff_d = np.abs(np.diff(cells.colour, axis=1)).max(axis=0) > 0
-    else:
-        # After lossy compression a block keeps small ripples, small next to the steps at its border ...
-        consistent = (cells.inner <= np.maximum(1.0, 0.4 * typical)) & ~cells.outline
-        consistent &= cells.line <= np.maximum(3.0, 0.7 * typical)
-        # ... and two blocks differ by a step right at their border, where a smooth gradient spreads it out.
-        # The step must also stand out from the ripples on both sides, as texture's do not.
-        ripple_r = np.maximum(cells.inner[:, 1:], cells.inner[:, :-1])
-        ripple_d = np.maximum(cells.inner[1:], cells.inner[:-1])
-        diff_r = (jump_r >= 1.0) & (cells.right >= np.maximum(0.6 * jump_r, 1.5 * ripple_r))
-        diff_d = (jump_d >= 1.0) & (cells.down >= np.maximum(0.6 * jump_d, 1.5 * ripple_d))
-    # Same: exactly one colour when lossless; within JPEG's noise otherwise.
-    same_r, same_d = (~diff_r, ~diff_d) if lossless else (jump_r < 1.0, jump_d < 1.0)
     nr, nc = shape
-    consistent &= ~claimed[cells.y0 + size * np.arange(nr)][:, cells.x0 + size * np.arange(nc)]
-    both_r, both_d = consistent[:, 1:] & consistent[:, :-1], consistent[1:] & consistent[:-1]
-    n_diff = sum(_spread(diff_r & both_r, diff_d & both_d, shape, np.int32))
-    n_same = sum(_spread(same_r & both_r, same_d & both_d, shape, np.int32))
-    # Kept cells differ from a neighbour: a flat exterior (a wall, a white page) is constant too, but one colour.
-    keep = consistent & (n_diff >= 1) & (n_same <= 1)
+    unclaimed = ~claimed[cells.y0 + size * np.arange(nr)][:, cells.x0 + size * np.arange(nc)]
+
+    def judged(lossless: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Consistent cells, kept cells (they differ from a neighbour) and how many neighbours each differs from."""
+        if lossless:
+            consistent = constant.copy()
+            diff_r = np.abs(np.diff(cells.colour, axis=2)).max(axis=0) > 0
+            diff_d = np.abs(np.diff(cells.colour, axis=1)).max(axis=0) > 0
+            same_r, same_d = ~diff_r, ~diff_d  # exactly one colour
+        else:
+            # After lossy compression a block keeps small ripples, small next to the steps at its border ...
+            consistent = (cells.inner <= np.maximum(1.0, 0.4 * typical)) & ~cells.outline
+            consistent &= cells.line <= np.maximum(3.0, 0.7 * typical)
+            # ... and two blocks differ by a step right at their border, where a smooth gradient spreads it out.
+            # The step must also stand out from the ripples on both sides, as texture's do not.
+            ripple_r = np.maximum(cells.inner[:, 1:], cells.inner[:, :-1])
+            ripple_d = np.maximum(cells.inner[1:], cells.inner[:-1])
+            diff_r = (jump_r >= 1.0) & (cells.right >= np.maximum(0.6 * jump_r, 1.5 * ripple_r))
+            diff_d = (jump_d >= 1.0) & (cells.down >= np.maximum(0.6 * jump_d, 1.5 * ripple_d))
+            same_r, same_d = jump_r < 1.0, jump_d < 1.0  # within JPEG's noise
+        consistent &= unclaimed
+        both_r, both_d = consistent[:, 1:] & consistent[:, :-1], consistent[1:] & consistent[:-1]
+        n_diff = sum(_spread(diff_r & both_r, diff_d & both_d, shape, np.int32))
+        n_same = sum(_spread(same_r & both_r, same_d & both_d, shape, np.int32))
+        # Kept cells differ from a neighbour: a flat exterior (a wall, a white page) is constant too, but one colour.
+        return consistent, consistent & (n_diff >= 1) & (n_same <= 1), n_diff
+
+    lossy = judged(False)
+    # Lossless blocks are exactly constant, in many colours, and make most of the cells that pass as blocks. After
+    # JPEG, flat areas are often exactly constant too (saturated white, a panel's grey: a block of one value decodes
+    # to one value), but in a colour or two; at high quality, so are some grey blocks, but few of them.
+    stepping = paired & (typical >= 1.0)
+    count = np.count_nonzero(stepping)
+    lossless = exact or (
+        count >= 4
+        and len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
+        and count >= 0.5 * np.count_nonzero(lossy[1])
+    )
+    consistent, keep, n_diff = judged(True) if lossless else lossy
     evidence = keep & (typical >= STRONG) & (n_diff >= 2)
     # Each cell votes for a box around it: mosaic cells for, other cells against, flat ones slightly against (an
     # exterior as flat as the mosaic's smooth parts must not be taken in) unless they step to a neighbour (blocks

@@ -7,6 +7,7 @@ import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from benchmarks.bench_detect import text_case, text_page
 from depix import Depixelator, InputError, pixelate_region
 from depix.cli import main
 from depix.detect import (
@@ -295,6 +296,28 @@ def test_pieces_of_one_lattice_are_joined():
     assert rest == others
 
 
+def test_a_coarser_lattice_inside_a_mosaic_is_no_mosaic_of_its_own():
+    # Equal neighbouring blocks (two white blocks over a gap between lines of text) make a coarser lattice of
+    # constant cells: a piece of it that lies half or more inside a mosaic on that mosaic's lattice is dropped.
+    fine = Mosaic((125, 183, 218, 64), 4, (125, 183), 0.9)
+    pieces = [Mosaic((177, 235, 28, 16), 8, (177, 235), 0.6), Mosaic((297, 179, 32, 16), 8, (297, 179), 0.6)]
+    others = [
+        Mosaic((178, 235, 28, 16), 8, (178, 235), 0.5),  # off the fine lattice
+        Mosaic((177, 241, 28, 16), 8, (177, 241), 0.5),  # less than half inside
+        Mosaic((177, 235, 30, 15), 6, (177, 235), 0.5),  # blocks not whole multiples of the fine ones
+    ]
+    assert _merged([*pieces, fine, *others]) == [fine, *others]
+
+
+@pytest.mark.parametrize(("seed", "quality"), [(2, 95), (2, 85), (3, 85), (7, 95), (7, 85)])
+def test_jpeg_mosaic_over_text(seed, quality):
+    # After JPEG a page's white (or at quality 95 some grey blocks too) is exactly constant, as blocks are when
+    # lossless: cells of one or two colours, or a few of many, must not make the lattice be judged as lossless.
+    page, image, box, size = text_case(np.random.default_rng(seed), "mean")
+    (m,) = find_mosaics(jpeg(image, quality))
+    assert m.block_size == size and iou(m.box, box) >= 0.9
+
+
 @pytest.mark.parametrize("factor", [2, 3])
 def test_whole_image_upscaled(photos, factor):
     image = pixelate_region(photos[1], box=(30, 20, 100, 80), block_size=6)
@@ -336,7 +359,7 @@ def test_no_false_alarms_on_clean_images():
     clean += [Image.fromarray(textured_photo(rng, 160, 200)) for _ in range(3)]
     flat = np.full((160, 200, 3), 200, np.uint8)
     flat[:, 100:] = (40, 90, 160)  # two flat walls
-    clean += [Image.fromarray(flat), ui_screenshot(0), ui_screenshot(1)]
+    clean += [Image.fromarray(flat), ui_screenshot(0), ui_screenshot(1), text_page(rng, 480, 360)]
     for image in clean:
         assert find_mosaics(image) == []
         assert find_mosaics(jpeg(image, 85)) == []
