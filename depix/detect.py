@@ -622,15 +622,24 @@ def _grid(
         return consistent, consistent & (n_diff >= 1) & (n_same <= 1), n_diff
 
     lossy = judged(False)
-    # Lossless blocks are exactly constant, in many colours, and make most of the cells that pass as blocks. After
-    # JPEG, flat areas are often exactly constant too (saturated white, a panel's grey: a block of one value decodes
-    # to one value), but in a colour or two; at high quality, so are some grey blocks, but few of them.
+    # Lossless blocks are exactly constant, in many colours, and make at least a quarter of the cells that pass as
+    # blocks by the JPEG rules (the rest: an exterior's calm cells). After JPEG, flat areas are often exactly
+    # constant too (saturated white, a panel's grey: a block of one value decodes to one value), but in a colour or
+    # two; at high quality, so are some grey blocks, but few of them. On JPEG's own grid, exactly constant cells
+    # are its blocks decoded from their mean alone: a blocky JPEG saved losslessly passes as a mosaic by the JPEG
+    # rules, so there they are judged as exactly constant cells, whatever their count.
     stepping = paired & (typical >= 1.0)
     count = np.count_nonzero(stepping)
+    on_jpeg_grid = size % 8 == 0 and cells.x0 % 8 == 0 and cells.y0 % 8 == 0
     lossless = exact or (
         count >= 4
-        and len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
-        and count >= 0.5 * np.count_nonzero(lossy[1])
+        and (
+            on_jpeg_grid
+            or (
+                len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
+                and np.count_nonzero(constant & lossy[1]) >= 0.25 * np.count_nonzero(lossy[1])
+            )
+        )
     )
     consistent, keep, n_diff = judged(True) if lossless else lossy
     evidence = keep & (typical >= STRONG) & (n_diff >= 2)
