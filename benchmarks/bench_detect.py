@@ -242,6 +242,12 @@ def text_case(rng: np.random.Generator, kind: str) -> tuple[Image.Image, Image.I
     return page, image, box, size
 
 
+def setting(quality: int | None, kind: str = "mean") -> str:
+    """A table row's name: the JPEG quality (or lossless) and, unless mean, the kind of mosaic."""
+    name = "lossless" if quality is None else f"JPEG {quality}"
+    return name if kind == "mean" else f"{name}, {kind} (GIMP/Photoshop style)"
+
+
 def upscale(image: Image.Image, factor: int) -> Image.Image:
     """Nearest-neighbour integer upscaling of the whole image."""
     return image.resize((image.width * factor, image.height * factor), Image.NEAREST)
@@ -261,7 +267,7 @@ def speed() -> None:
                 start = time.perf_counter()
                 find_mosaics(coded)
                 times.append(time.perf_counter() - start)
-            name = f"{image.width}x{image.height} RGB, " + ("lossless" if quality is None else f"JPEG {quality}")
+            name = f"{image.width}x{image.height} RGB, {setting(quality)}"
             rows.append([name, f"{1000 * min(times):.0f}"])
     print_table(["image (one 256 x 256 mosaic)", "ms (best of 3, one thread)"], rows)
 
@@ -276,8 +282,7 @@ def one_per_photo(photos: list[Image.Image], seed: int, trials: int, quality: in
             size = int(rng.integers(8, 33))
             image, box = mosaic(photo, rng, box, size, kind)
             tally.add(encode(image, quality), [(box, size)], [changed(photo, image, box) >= VISIBLE])
-    name = "lossless" if quality is None else f"JPEG {quality}"
-    return tally.row(name if kind == "mean" else f"{name}, grid (GIMP/Photoshop style)")
+    return tally.row(setting(quality, kind))
 
 
 def main() -> None:
@@ -310,7 +315,7 @@ def main() -> None:
                 image, truths = make_case(photo, rng, "mean")
                 seen = [changed(photo, image, box) >= VISIBLE for box, _ in truths]
                 tally.add(encode(image, quality), truths, seen)
-        rows.append(tally.row("lossless" if quality is None else f"JPEG {quality}"))
+        rows.append(tally.row(setting(quality)))
     print_table(header, rows)
 
     print("\n### One mosaic per photo as in bench_restore (64-256 px regions, blocks of 8-32 px)\n")
@@ -354,8 +359,7 @@ def main() -> None:
             for _ in range(10 * args.trials):
                 page, image, box, size = text_case(rng, kind)
                 tally.add(encode(image, quality), [(box, size)], [changed(page, image, box) >= VISIBLE])
-            name = "lossless" if quality is None else f"JPEG {quality}"
-            rows.append(tally.row(name if kind == "mean" else f"{name}, grid (GIMP/Photoshop style)"))
+            rows.append(tally.row(setting(quality, kind)))
     print_table(header, rows)
 
     print("\n### False alarms on clean images (share of images with any detection)\n")
@@ -366,7 +370,7 @@ def main() -> None:
     sets = (photos, screenshots, pages)
     for quality in QUALITIES:
         alarms = [f"{sum(bool(find_mosaics(encode(i, quality))) for i in images)}/{len(images)}" for images in sets]
-        rows.append(["lossless" if quality is None else f"JPEG {quality}", *alarms])
+        rows.append([setting(quality), *alarms])
     halves = [p.resize((p.width // 2, p.height // 2)) for p in photos]
     alarms = [
         f"{sum(bool(find_mosaics(upscale(i, 2))) for i in images)}/{len(images)}" for images in (halves, *sets[1:])

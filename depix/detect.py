@@ -630,11 +630,10 @@ def _grid(
     # rules, so there they are judged as exactly constant cells, whatever their count.
     stepping = paired & (typical >= 1.0)
     count = np.count_nonzero(stepping)
-    on_jpeg_grid = size % 8 == 0 and cells.x0 % 8 == 0 and cells.y0 % 8 == 0
     lossless = exact or (
         count >= 4
         and (
-            on_jpeg_grid
+            _jpeg_grid(size, cells.x0, cells.y0)
             or (
                 len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
                 and np.count_nonzero(constant & lossy[1]) >= 0.25 * np.count_nonzero(lossy[1])
@@ -675,7 +674,12 @@ def _boxes(grid: dict) -> list[tuple[int, int, int, int]]:
 
 def _codec_grid(size: int, x0: int, y0: int) -> bool:
     """Whether a lattice could be a codec's own: JPEG's 8 x 8 blocks (and their multiples), WebP's 4 x 4."""
-    return size == 4 or (size % 8 == 0 and x0 % 8 == 0 and y0 % 8 == 0) or (size in (8, 16) and (x0 | y0) % 4 == 0)
+    return size == 4 or _jpeg_grid(size, x0, y0) or (size in (8, 16) and (x0 | y0) % 4 == 0)
+
+
+def _jpeg_grid(size: int, x0: int, y0: int) -> bool:
+    """Whether a lattice lies on JPEG's own grid: whole 8 x 8 blocks (or multiples) from a multiple of 8."""
+    return size % 8 == 0 and x0 % 8 == 0 and y0 % 8 == 0
 
 
 def _accept(f: dict) -> bool:

@@ -313,7 +313,7 @@ def test_a_coarser_lattice_inside_a_mosaic_is_no_mosaic_of_its_own():
 def test_jpeg_mosaic_over_text(seed, quality):
     # After JPEG a page's white (or at quality 95 some grey blocks too) is exactly constant, as blocks are when
     # lossless: cells of one or two colours, or a few of many, must not make the lattice be judged as lossless.
-    page, image, box, size = text_case(np.random.default_rng(seed), "mean")
+    _, image, box, size = text_case(np.random.default_rng(seed), "mean")
     (m,) = find_mosaics(jpeg(image, quality))
     assert m.block_size == size and iou(m.box, box) >= 0.9
 
