@@ -886,7 +886,17 @@ def _refine_side(image: np.ndarray, size: int, side: int, other: int, span: tupl
     rows = (span[1] - span[0]) // size
     for _ in range(8):
         outer = side + direction * size
-        if outer < 0 or outer > image.shape[1] or not _line_is_blocks(image, size, line_at(outer), span):
+        if outer < 0 or outer > image.shape[1]:
+            break
+        verdict = _line_is_blocks(image, size, line_at(outer), span)
+        if verdict is None:
+            # A calm line (blocks over an even area, or an even exterior) is taken in when a line of blocks lies
+            # right beyond it: blocks on the mosaic's own lattice do not go on past it.
+            beyond = outer + direction * size
+            if 0 <= beyond <= image.shape[1] and _line_is_blocks(image, size, line_at(beyond), span):
+                side = outer
+                continue
+        if not verdict:
             break
         room = image.shape[1] - side if direction > 0 else side
         if size // 2 <= _lossy_partial(image, size, span[0], rows, side, direction, min(size, room) - 1) < size - 1:

@@ -19,6 +19,7 @@ from depix.detect import (
     _lattices,
     _line_phase,
     _merged,
+    _refine_side,
     find_mosaics,
 )
 from depix.model import DepixNet, ModelConfig
@@ -280,6 +281,23 @@ def test_jpeg_line_of_blocks_over_a_haze_joins_the_box(seed):
     box, size = (40, 58, 150, 166), 26
     found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image.astype(np.uint8)), box=box, block_size=size), 85))
     assert iou(match(found, box, size).box, box) >= 0.9
+
+
+@pytest.mark.parametrize("direction", [-1, 1])
+def test_a_calm_line_of_blocks_joins_the_box_when_blocks_lie_beyond_it(direction):
+    # Lines of cells beside a box's side, outwards: one calm line (blocks of one value over an even area: unsure
+    # on its own), then a line of blocks that step from row to row, then texture. The box takes in both lines.
+    rng = np.random.default_rng(0)
+    size, rows = 12, 10
+    lines = [rng.normal(128, 30, (rows * size, size))]  # texture
+    lines.append(np.repeat(rng.integers(40, 220, rows), size)[:, None].repeat(size, axis=1).astype(float))
+    lines.append(np.full((rows * size, size), 100.0))  # the calm line
+    lines += [np.repeat(rng.integers(40, 220, rows), size)[:, None].repeat(size, axis=1).astype(float)] * 6
+    luma = np.concatenate(lines if direction < 0 else lines[::-1], axis=1)
+    luma += rng.normal(0, 0.2, luma.shape)
+    width = luma.shape[1]
+    side, other = (3 * size, width) if direction < 0 else (width - 3 * size, 0)
+    assert _refine_side(luma, size, side, other, (0, rows * size), direction) == side + direction * 2 * size
 
 
 def test_pieces_of_one_lattice_are_joined():
