@@ -621,7 +621,7 @@ def _grid(
         # Kept cells differ from a neighbour: a flat exterior (a wall, a white page) is constant too, but one colour.
         return consistent, consistent & (n_diff >= 1) & (n_same <= 1), n_diff
 
-    lossy = judged(False)
+    lossy = None if exact else judged(False)  # exact lattices are judged as lossless whatever the JPEG rules say
     # Lossless blocks are exactly constant, in many colours, and make at least a quarter of the cells that pass as
     # blocks by the JPEG rules (the rest: an exterior's calm cells). After JPEG, flat areas are often exactly
     # constant too (saturated white, a panel's grey: a block of one value decodes to one value), but in a colour or
@@ -878,22 +878,26 @@ def _lossy_refine(luma: np.ndarray, size: int, edges: tuple[int, int, int, int])
 def _refine_side(image: np.ndarray, size: int, side: int, other: int, span: tuple[int, int], direction: int) -> int:
     """One side of a box (a column edge of image; direction -1: the left side, 1: the right) cut or grown by lines."""
 
-    def line_at(edge: int) -> int:  # the first column of the line of cells just inside an edge
-        return edge if direction < 0 else edge - size
+    verdicts: dict[int, bool | None] = {}
 
-    while (side - other) * direction > 2 * size and _line_is_blocks(image, size, line_at(side), span) is False:
+    def blocks_inside(edge: int) -> bool | None:  # the verdict on the line of cells just inside an edge, judged once
+        if edge not in verdicts:
+            verdicts[edge] = _line_is_blocks(image, size, edge if direction < 0 else edge - size, span)
+        return verdicts[edge]
+
+    while (side - other) * direction > 2 * size and blocks_inside(side) is False:
         side -= direction * size
     rows = (span[1] - span[0]) // size
     for _ in range(8):
         outer = side + direction * size
         if outer < 0 or outer > image.shape[1]:
             break
-        verdict = _line_is_blocks(image, size, line_at(outer), span)
+        verdict = blocks_inside(outer)
         if verdict is None:
             # A calm line (blocks over an even area, or an even exterior) is taken in when a line of blocks lies
             # right beyond it: blocks on the mosaic's own lattice do not go on past it.
             beyond = outer + direction * size
-            if 0 <= beyond <= image.shape[1] and _line_is_blocks(image, size, line_at(beyond), span):
+            if 0 <= beyond <= image.shape[1] and blocks_inside(beyond):
                 side = outer
                 continue
         if not verdict:
