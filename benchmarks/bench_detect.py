@@ -1,7 +1,7 @@
 """Finding mosaics automatically: synthetic mosaics on the validation photos, false alarms on clean images.
 
     OMP_NUM_THREADS=1 python -m benchmarks.bench_detect [--trials 3] [--max-side 1024] [--seed 0]
-        [--split val|train] [--sample N] [--exclude-sample N]
+        [--split val|train] [--sample N] [--exclude-sample N] [--speed-only | --photo-sizes]
 
 Each trial puts 1 to 3 mosaics (blocks of 3-32 px, boxes of at least 3 blocks and 24 px, some touching the
 image border, random grid offsets) on every validation photo (scaled to at most --max-side), then stores it
@@ -11,7 +11,9 @@ exact block size (the issue's bar); "visible only" leaves out mosaics that chang
 table draws one mosaic per photo as bench_restore.py does, a third one mosaic over the text of a screenshot (a
 page of text, light or dark). False alarms: clean photos at each quality, synthetic flat UI screenshots
 (panels, buttons, text, a table with grid lines, a grid of flat swatches) and pages of text; a false alarm is
-an image with any detection. Timings are for one thread, on whatever else the machine runs.
+an image with any detection. Timings are for one thread, on whatever else the machine runs. --photo-sizes
+draws the second table's mosaics on small photos (under 512 px) as they are and on large ones (over 1024 px)
+at their own size, where the same regions cover smoother, fainter detail; false alarms on both, clean.
 """
 
 import argparse
@@ -28,6 +30,8 @@ from depix.detect import find_mosaics
 from depix.mosaic import pixelate_region
 
 QUALITIES = [None, 95, 85, 75]
+HEADER = ["setting", "mosaics", "precision", "recall", "mean IoU", "exact block", "IoU>=0.9 & exact",
+          "same, visible only", "ms/image"]  # fmt: skip
 
 
 def mean_grid(image: Image.Image, box: tuple[int, int, int, int], size: int, origin: tuple[int, int]) -> Image.Image:
@@ -287,12 +291,43 @@ def one_per_photo(photos: list[Image.Image], seed: int, trials: int, quality: in
     return tally.row(setting(quality, kind))
 
 
+def alarms(sets: tuple, change: Callable[[Image.Image], Image.Image]) -> list[str]:
+    """For each set of clean images: how many raise a detection once changed, out of how many."""
+    return [f"{sum(bool(find_mosaics(change(i))) for i in images)}/{len(images)}" for images in sets]
+
+
+def by_photo_size(photos: list[Image.Image], seed: int, trials: int) -> None:
+    """One mosaic per photo as in the main table, for small photos as they are and large ones at their own size."""
+    large = []
+    for photo in photos:
+        if max(photo.size) >= 512:
+            large.append(photo.copy())
+            large[-1].thumbnail((1024, 1024), Image.LANCZOS)
+    groups = [
+        ("under 512 px", [p for p in photos if max(p.size) < 512 and min(p.size) >= 128]),
+        ("512 px and over, scaled to 1024", large),
+        ("over 1024 px, own size", [p for p in photos if max(p.size) > 1024]),
+    ]
+    rows = []
+    for name, group in groups:
+        for quality in (None, 85):
+            row = one_per_photo(group, seed + 3, trials * 2, quality, "mean")
+            rows.append([f"{len(group)} photos {name}, {row[0]}", *row[1:]])
+    print("\n### One mosaic per photo (64-256 px regions, blocks of 8-32 px) by photo size\n")
+    print_table(["photos, setting", *HEADER[1:]], rows)
+    print("\n### False alarms on the same photos, clean\n")
+    sets = (groups[0][1], groups[2][1])
+    rows = [[setting(quality), *alarms(sets, partial(encode, quality=quality))] for quality in QUALITIES]
+    print_table(["setting", groups[0][0], groups[2][0]], rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3, help="mosaic images per photo and setting")
     parser.add_argument("--max-side", type=int, default=1024)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed-only", action="store_true", help="only the timing table")
+    parser.add_argument("--photo-sizes", action="store_true", help="only the table by photo size (full-size photos)")
     parser.add_argument("--split", choices=["val", "train"], default="val", help="which corpus photos")
     parser.add_argument("--sample", type=int, help="a fixed random sample of this many photos of the split")
     parser.add_argument("--exclude-sample", type=int, help="leave out the photos that --sample N draws")
@@ -300,12 +335,13 @@ def main() -> None:
     if args.speed_only:
         speed()
         return
+    if args.photo_sizes:
+        by_photo_size(corpus_photos(args.split, args.sample, args.exclude_sample), args.seed, args.trials)
+        return
     photos = []
     for photo in corpus_photos(args.split, args.sample, args.exclude_sample):
         photo.thumbnail((args.max_side, args.max_side), Image.LANCZOS)
         photos.append(photo)
-    header = ["setting", "mosaics", "precision", "recall", "mean IoU", "exact block", "IoU>=0.9 & exact",
-              "same, visible only", "ms/image"]  # fmt: skip
 
     where = f"{len(photos)} {args.split} photos"
     print(f"\n### Mean mosaics (depix pixelate_region) on {where}, {args.trials} trials each\n")
@@ -318,13 +354,13 @@ def main() -> None:
                 seen = [changed(photo, image, box) >= VISIBLE for box, _ in truths]
                 tally.add(encode(image, quality), truths, seen)
         rows.append(tally.row(setting(quality)))
-    print_table(header, rows)
+    print_table(HEADER, rows)
 
     print("\n### One mosaic per photo as in bench_restore (64-256 px regions, blocks of 8-32 px)\n")
     large = [p for p in photos if max(p.size) >= 512]
     rows = [one_per_photo(large, args.seed + 3, args.trials * 2, quality, "mean") for quality in QUALITIES]
     rows += [one_per_photo(large, args.seed + 4, args.trials, quality, "grid") for quality in (None, 85)]
-    print_table(header, rows)
+    print_table(HEADER, rows)
 
     print("\n### Other mosaics and whole-image upscaling\n")
     rows = []
@@ -351,7 +387,7 @@ def main() -> None:
                     truths = [(tuple(v * factor for v in box), size * factor) for box, size in truths]
                 tally.add(encode(image, quality), truths, seen)
         rows.append(tally.row(name))
-    print_table(header, rows)
+    print_table(HEADER, rows)
 
     print(f"\n### One mosaic over the text of a screenshot (blocks of 4-12 px), {10 * args.trials} pages\n")
     rows = []
@@ -362,17 +398,13 @@ def main() -> None:
                 page, image, box, size = text_case(rng, kind)
                 tally.add(encode(image, quality), [(box, size)], [changed(page, image, box) >= VISIBLE])
             rows.append(tally.row(setting(quality, kind)))
-    print_table(header, rows)
+    print_table(HEADER, rows)
 
     print("\n### False alarms on clean images (share of images with any detection)\n")
     rows = []
     rng = np.random.default_rng(args.seed + 2)
     screenshots = [ui_screenshot(rng, int(rng.integers(320, 800)), int(rng.integers(240, 600))) for _ in range(30)]
     pages = [text_page(rng, int(rng.integers(400, 900)), int(rng.integers(300, 700))) for _ in range(30)]
-
-    def alarms(sets: tuple, change: Callable[[Image.Image], Image.Image]) -> list[str]:
-        """For each set of clean images: how many raise a detection once changed, out of how many."""
-        return [f"{sum(bool(find_mosaics(change(i))) for i in images)}/{len(images)}" for images in sets]
 
     for quality in QUALITIES:
         rows.append([setting(quality), *alarms((photos, screenshots, pages), partial(encode, quality=quality))])

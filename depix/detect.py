@@ -686,6 +686,8 @@ def _accept(f: dict) -> bool:
     """Whether a lattice component is a mosaic: dense, many colours, clear steps between cells."""
     clear = f["strong"] >= 0.4 and f["step"] >= 2.0 and f["colours"] >= 5
     if f["lossless"]:
+        if f["codec_grid"] and f["size"] <= 8 and f["cells"] < 12:
+            return False  # a lossy codec's blocks of a smooth area (WebP's 4 x 4, JPEG's 8 x 8) decode exactly flat
         # Exactly constant cells are evidence in themselves, unless their grid is a codec's (4 x 4, 8 x 8).
         large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not f["codec_grid"]
         # Two by two blocks: four colours and four clear steps between them.
@@ -808,20 +810,23 @@ def _partial(
     rows = (hi - lo) // size
     if limit <= 0 or rows < 1:
         return 0
-    if lossless:
-        # One column more where the image goes on: a run of one value a whole block wide is a flat exterior
-        # (a saturated sky), not a partial block, which is narrower than a block.
-        probe = limit + 1 if room > limit else limit
-        cols = edge + direction * np.arange(probe) - (0 if direction > 0 else 1)
-        strip = values[:, lo : lo + rows * size, cols].reshape(values.shape[0], rows, size, probe)
-        flat = (strip.max(axis=2) - strip.min(axis=2)).max(axis=0) == 0  # (rows, probe)
-        same = np.ones_like(flat)
-        same[:, 1:] = (strip[:, :, :, 1:] == strip[:, :, :, :-1]).all(axis=(0, 2))
-        widths = np.cumprod(flat & same, axis=1).sum(axis=1)  # the leading columns that keep the block's value
-        widths[widths > limit] = 0
-    else:
+    if not lossless:
         return _lossy_partial(luma, size, lo, rows, edge, direction, limit)
-    # The width most rows of blocks agree on: a flat exterior in a few rows must not widen the box.
+    # One column more where the image goes on: a run of one value a whole block wide is a flat exterior (a
+    # saturated sky or backdrop), not a partial block, which is narrower than a block.
+    probe = limit + 1 if room > limit else limit
+    cols = edge + direction * np.arange(probe) - (0 if direction > 0 else 1)
+    strip = values[:, lo : lo + rows * size, cols].reshape(values.shape[0], rows, size, probe)
+    flat = (strip.max(axis=2) - strip.min(axis=2)).max(axis=0) == 0  # (rows, probe)
+    same = np.ones_like(flat)
+    same[:, 1:] = (strip[:, :, :, 1:] == strip[:, :, :, :-1]).all(axis=(0, 2))
+    runs = np.cumprod(flat & same, axis=1).sum(axis=1)  # the leading columns that keep the block's value
+    # A row whose partial block (if any) runs on into such an exterior cannot tell where the blocks end: the
+    # other rows decide (a mosaic's white blocks on a white backdrop, its coloured ones beside).
+    widths = runs[runs <= limit]
+    if widths.size < min(rows, max(2, rows / 3)):
+        return 0
+    # The width most of those rows agree on: a flat exterior in a few rows must not widen the box.
     for width in range(limit, 0, -1):
         if np.mean(widths >= width) >= 0.6:
             return width

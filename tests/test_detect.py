@@ -151,6 +151,16 @@ def test_partial_blocks_stop_at_a_saturated_exterior():
     assert (m.box, m.block_size) == (box, size)
 
 
+def test_partial_blocks_beside_a_white_backdrop_in_most_rows():
+    # The right partial column is white where a white backdrop lies beyond it: those rows cannot tell where the
+    # blocks end, so the two rows of coloured partial blocks below decide.
+    image = textured_photo(np.random.default_rng(3), 200, 240)
+    image[:130, 170:] = 255
+    box, size = (40, 40, 143, 140), 26  # five full columns of blocks and a partial one 13 pixels wide
+    (m,) = find_mosaics(pixelate_region(Image.fromarray(image), box=box, block_size=size))
+    assert (m.box, m.block_size) == (box, size)
+
+
 @pytest.mark.parametrize("quality", [95, 85])
 def test_jpeg(photos, quality):
     image = photos[1]
@@ -649,3 +659,15 @@ def test_a_plain_lattice_over_enough_edge_length_is_a_mosaic():
     assert not _accept({**TREAD, "inside": 15.0})  # the lattice no plainer than texture's faint ones
     assert not _accept({**TREAD, "around": 5.0})  # it runs on around the box
     assert not _accept(SWATCHES)
+
+
+# Six exactly constant 4 x 4 cells in a clean photo saved as lossy WebP: the codec decoded a smooth area's
+# blocks flat, and they differ clearly. On no codec's grid, or in a dozen cells, they would be a mosaic.
+WEBP_BLOCKS = {"codec_grid": True, "size": 4, "constant": 6, "lossless": True, "cells": 6, "density": 1.0,
+               "strong": 1.0, "step": 7.0, "ripple": 0.0, "colours": 6}  # fmt: skip
+
+
+def test_a_few_flat_cells_on_a_codec_grid_are_no_mosaic():
+    assert not _accept(WEBP_BLOCKS)
+    assert _accept({**WEBP_BLOCKS, "codec_grid": False})
+    assert _accept({**WEBP_BLOCKS, "cells": 12, "constant": 12})
