@@ -220,14 +220,17 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
         across = _edge_votes(luma, min_block, max_block, kind)
         yd, xd, sd = _edge_votes(luma.T, min_block, max_block, kind)
         passes[kind] = [(kind == "exact", *c[1:]) for c in _lattices(luma, across, (xd, yd, sd))]
-    # Three more passes add lattices the first did not propose, after its own. Small steps that JPEG spread over a
+    # Three more passes add lattices that no pass before proposed, after theirs. Small steps that JPEG spread over a
     # few pixels (large blocks of a smooth area); losslessly, steps between exactly constant sides (blocks of a
     # grainy area step by less than a level), where only exactly constant cells count; and the mean steps of bands
     # of rows (after JPEG, faint blocks amid ripples step clearly on average, but few rows step on their own).
     known = {c[1:4] for c in passes["plain"]}
     candidates = passes["plain"]
     for kind, most in (("soft", MAX_SOFT_CANDIDATES), ("exact", MAX_EXACT_CANDIDATES), ("mean", MAX_MEAN_CANDIDATES)):
-        candidates = candidates + [c for c in passes[kind] if c[1:4] not in known][:most]
+        new = [c for c in passes[kind] if c[1:4] not in known][:most]
+        if kind != "exact":  # checked as exactly constant cells, an exact lattice does not stand for the others
+            known |= {c[1:4] for c in new}
+        candidates = candidates + new
     found: list[Mosaic] = []
     claimed = np.zeros((h, w), bool)
     for exact, size, ox, oy, window in candidates:
@@ -704,6 +707,9 @@ def _accept(f: dict) -> bool:
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
+    # A dozen cells or fewer need lattice lines that step far more than the rest of the box: a texture of bumps
+    # about a block apart (a lizard's scales) steps clearly at some lines, but between them too.
+    enough = enough and (f["cells"] > 12 or f.get("inside", np.inf) >= 8.0)
     if f["density"] >= 0.75 and clear and enough and f["ripple"] <= 0.35 * f["step"]:
         return True
     # A few blocks larger than any codec's (a small box of large blocks): half of them step clearly at their

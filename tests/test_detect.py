@@ -671,3 +671,16 @@ def test_a_few_flat_cells_on_a_codec_grid_are_no_mosaic():
     assert not _accept(WEBP_BLOCKS)
     assert _accept({**WEBP_BLOCKS, "codec_grid": False})
     assert _accept({**WEBP_BLOCKS, "cells": 12, "constant": 12})
+
+
+# Ten cells of 16 px over a lizard's scales in a clean photo (a JPEG source at its own size): the bumps lie about
+# a block apart, so the lattice steps clearly at some lines, but between them too (only 5.4 times less).
+SCALES = {"codec_grid": False, "size": 16, "constant": 11, "lossless": False, "cells": 10, "density": 0.917,
+          "strong": 0.5, "step": 46.1, "ripple": 2.81, "colours": 8, "inside": 5.45, "border": 5.03,
+          "around": 0.8}  # fmt: skip
+
+
+def test_a_few_cells_need_a_plain_lattice():
+    assert not _accept(SCALES)
+    assert _accept({**SCALES, "inside": 12.0})
+    assert _accept({**SCALES, "cells": 14, "constant": 15})
