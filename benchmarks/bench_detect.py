@@ -25,7 +25,7 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from benchmarks.common import corpus_photos, print_table
+from benchmarks.common import corpus_photos, print_table, scaled_down
 from depix.detect import find_mosaics
 from depix.mosaic import pixelate_region
 
@@ -298,14 +298,9 @@ def alarms(sets: tuple, change: Callable[[Image.Image], Image.Image]) -> list[st
 
 def by_photo_size(photos: list[Image.Image], seed: int, trials: int) -> None:
     """One mosaic per photo as in the main table, for small photos as they are and large ones at their own size."""
-    large = []
-    for photo in photos:
-        if max(photo.size) >= 512:
-            large.append(photo.copy())
-            large[-1].thumbnail((1024, 1024), Image.LANCZOS)
     groups = [
         ("under 512 px", [p for p in photos if max(p.size) < 512 and min(p.size) >= 128]),
-        ("512 px and over, scaled to 1024", large),
+        ("512 px and over, scaled to 1024", [scaled_down(p, 1024) for p in photos if max(p.size) >= 512]),
         ("over 1024 px, own size", [p for p in photos if max(p.size) > 1024]),
     ]
     rows = []
@@ -338,10 +333,7 @@ def main() -> None:
     if args.photo_sizes:
         by_photo_size(corpus_photos(args.split, args.sample, args.exclude_sample), args.seed, args.trials)
         return
-    photos = []
-    for photo in corpus_photos(args.split, args.sample, args.exclude_sample):
-        photo.thumbnail((args.max_side, args.max_side), Image.LANCZOS)
-        photos.append(photo)
+    photos = [scaled_down(p, args.max_side) for p in corpus_photos(args.split, args.sample, args.exclude_sample)]
 
     where = f"{len(photos)} {args.split} photos"
     print(f"\n### Mean mosaics (depix pixelate_region) on {where}, {args.trials} trials each\n")
@@ -376,9 +368,7 @@ def main() -> None:
     for name, kind, quality, factor in settings:
         rng, tally = np.random.default_rng(args.seed + 1), Tally()
         for photo in photos:
-            small = photo.copy()
-            if factor > 1:
-                small.thumbnail((args.max_side // factor, args.max_side // factor), Image.LANCZOS)
+            small = scaled_down(photo, args.max_side // factor)
             for _ in range(max(1, args.trials // 2)):
                 image, truths = make_case(small, rng, kind)
                 seen = [changed(small, image, box) >= VISIBLE for box, _ in truths]

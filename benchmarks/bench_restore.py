@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import corpus_photos, print_table
+from benchmarks.common import corpus_photos, print_table, scaled_down
 from depix import Depixelator, pixelate_region
 from depix.compare import bicubic_baseline
 
@@ -34,7 +34,7 @@ def quality(depixelator: Depixelator, per_photo: int, jpeg: int | None = None) -
     for photo in corpus_photos():
         if max(photo.size) < 512:
             continue
-        photo.thumbnail((1024, 1024), Image.LANCZOS)
+        photo = scaled_down(photo, 1024)
         original = np.asarray(photo)
         for _ in range(per_photo):
             w, h = (int(rng.integers(64, min(256, s) + 1)) for s in photo.size)

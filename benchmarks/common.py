@@ -19,6 +19,13 @@ MANIFEST = Path("data/photos/manifest.csv")
 ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
 
 
+def scaled_down(photo: Image.Image, side: int) -> Image.Image:
+    """A copy of a photo whose longer side is at most side px (LANCZOS), as the benchmarks draw mosaics on it."""
+    out = photo.copy()
+    out.thumbnail((side, side), Image.LANCZOS)
+    return out
+
+
 def corpus_photos(
     split: str = "val", sample: int | None = None, exclude_sample: int | None = None, manifest: Path = MANIFEST
 ) -> list[Image.Image]:
