@@ -41,14 +41,14 @@ def corpus_photos(
     with manifest.open(newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == split]
     if exclude_sample is not None:
-        used = set(_draw(len(rows), exclude_sample))
+        used = set(draw_sample(len(rows), exclude_sample))
         rows = [r for i, r in enumerate(rows) if i not in used]
     if sample is not None:
-        rows = [rows[i] for i in _draw(len(rows), sample)]
+        rows = [rows[i] for i in draw_sample(len(rows), sample)]
     return [Image.open(manifest.parent / r["path"]).convert("RGB") for r in rows]
 
 
-def _draw(count: int, sample: int) -> list[int]:
+def draw_sample(count: int, sample: int) -> list[int]:
     """A fixed random sample of indices below count, in order (all of them when the sample is as large)."""
     return sorted(random.Random(11).sample(range(count), sample)) if sample < count else list(range(count))
 

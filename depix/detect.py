@@ -17,7 +17,10 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
 4. The box is accepted on dense, many-coloured cells with clear steps (or, after JPEG, steps far above the
    cells' ripples, or a faint lattice that steps far more at its lines than between them inside the box and
    not around it; losslessly, thousands of exactly constant pixels in blocks larger than a codec's). After JPEG
-   each outer line of cells is judged on its own: the lattice steps along it, or its cells are flat inside
+   a small learned network (trained by train/fit_cells.py on synthetic JPEG mosaics) weighs every cell up to 8
+   lines around the box as a block or not, from its flatness, slope and ripples inside and the steps at its
+   borders; the box of cells with the largest sum of that evidence replaces the box (a mosaic's calm stretch
+   between lines of blocks joins it). Then each outer line of cells is judged on its own: the lattice steps along it, or its cells are flat inside
    where a smooth exterior slopes; lines that fail are cut, lines beyond that pass join. Then the box is grown
    by the partial blocks cut at its border (after JPEG: as far as the lattice steps, or as the blocks' calm
    lasts before a textured exterior). Pieces of one lattice within a block of each other are one mosaic
@@ -26,8 +29,10 @@ A whole image upscaled by nearest neighbour (k x k constant cells from the origi
 its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +52,8 @@ MAX_CODEC_CANDIDATES = 6  # of which at most this many lie on a codec's grid (JP
 UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before detection
 SLOPE = 0.6  # the most a mosaic cell's inside slopes after JPEG (mean of one half minus the other, 0..255)
 STRONG = 3.0  # a mean luma step (0..255) across a cell's borders that counts as evidence of block edges
+CELL_MODEL = Path(__file__).with_name("cell_model.json")  # weights of the learned cell verdict (train/fit_cells.py)
+REACH = 8  # lines of cells beyond a lossy box that the learned verdict may take in
 
 
 @dataclass(frozen=True)
@@ -63,9 +70,8 @@ def find_mosaics(
     image: "str | Path | Image.Image | np.ndarray", min_block: int = MIN_BLOCK, max_block: int = MAX_BLOCK
 ) -> list[Mosaic]:
     """Every pixelated region of an image with its block size and grid origin, most confident first."""
-    planes = to_planes(open_image(image))
-    values = planes.values * np.float32(255.0 / planes.maximum)
-    factor = _upscale_factor(_luma(values))
+    values, luma = planes_and_luma(image)
+    factor = _upscale_factor(luma)
     if factor == 1:
         found = _detect(values, min_block, max_block)
     else:
@@ -82,6 +88,13 @@ def find_mosaics(
             for m in _detect(small, max(2, -(-min_block // factor)), max_block // factor)
         ]
     return sorted(found, key=lambda m: -m.score)
+
+
+def planes_and_luma(image: "str | Path | Image.Image | np.ndarray") -> tuple[np.ndarray, np.ndarray]:
+    """An image's (C, H, W) values on 0..255 and their (H, W) luma, as detection reads them."""
+    planes = to_planes(open_image(image))
+    values = planes.values * np.float32(255.0 / planes.maximum)
+    return values, _luma(values)
 
 
 def _luma(values: np.ndarray) -> np.ndarray:
@@ -551,7 +564,7 @@ def _verify(
         if not _accept(features):
             continue
         if not lossless:
-            edges = _lossy_refine(luma, size, edges)
+            edges = _lossy_refine(luma, size, _learned_extent(values, luma, size, edges))
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
         # Flat panes or tiles end at their grid lines: partial blocks beyond the full cells are part of the proof.
@@ -861,6 +874,109 @@ def _grid_lines_go_on(
     if not on_line.any():
         return None
     return reduce(d[on_line], axis=0), d[~on_line & usable].mean(axis=0)
+
+
+def cell_features(
+    values: np.ndarray, luma: np.ndarray, size: int, x0: int, y0: int, rows: int, cols: int
+) -> np.ndarray:
+    """Evidence that lattice cells are mosaic blocks, (rows, cols, len(CELL_FEATURES)), for cells from (x0, y0).
+
+    values: (C, H, W) on 0..255; luma: its (H, W) luma.
+    """
+    s, (h, w) = size, luma.shape
+    cell = luma[y0 : y0 + rows * s, x0 : x0 + cols * s].reshape(rows, s, cols, s)
+    m = 0 if s < 6 else 1 if s < 10 else 2  # JPEG rings next to a block's edge: the inside leaves it out
+    inner = cell[:, m : s - m, :, m : s - m]
+    half = max(1, (s - 2 * m) // 2)
+    # A block is flat inside; a smooth area slopes, and its change over one pixel is the same inside as at a border.
+    slope = np.abs(inner[..., :half].mean(axis=(1, 3)) - inner[..., -half:].mean(axis=(1, 3)))
+    slope += np.abs(inner[:, :half].mean(axis=(1, 3)) - inner[:, -half:].mean(axis=(1, 3)))
+    across, down = np.diff(inner, axis=3), np.diff(inner, axis=1)
+    ripple = (np.abs(across).mean(axis=(1, 3)) + np.abs(down).mean(axis=(1, 3))) / 2
+    if s - 2 * m >= 2:
+        # Steps along whole lines inside the cell, their signs kept along the line: JPEG's ripples cancel out.
+        lines_across, lines_down = np.abs(across.mean(axis=1)), np.abs(down.mean(axis=3))
+        between = (lines_across.mean(axis=2) + lines_down.mean(axis=1)) / 2
+        strongest = np.maximum(lines_across.max(axis=2), lines_down.max(axis=1))
+    else:
+        between = strongest = np.zeros((rows, cols), np.float32)
+    # The same kind of step right at each of the cell's four borders (NaN at the image's edge).
+    ys, xs = y0 + np.arange(rows * s), x0 + np.arange(cols * s)
+    at_x = [np.abs((luma[ys, x] - luma[ys, x - 1]).reshape(rows, s).mean(axis=1)) if 0 < x < w
+            else np.full(rows, np.nan, np.float32) for x in x0 + s * np.arange(cols + 1)]  # fmt: skip
+    at_y = [np.abs((luma[y, xs] - luma[y - 1, xs]).reshape(cols, s).mean(axis=1)) if 0 < y < h
+            else np.full(cols, np.nan, np.float32) for y in y0 + s * np.arange(rows + 1)]  # fmt: skip
+    v, hz = np.stack(at_x, axis=1), np.stack(at_y, axis=0)
+    borders = np.stack([v[:, :-1], v[:, 1:], hz[:-1], hz[1:]], axis=-1)
+    known = np.isfinite(borders)
+    mean = np.nanmean(np.where(known, borders, np.nan), axis=-1, keepdims=True)
+    borders = -np.sort(-np.where(known, borders, mean), axis=-1)
+    chroma = np.zeros((rows, cols), np.float32)
+    if values.shape[0] >= 3:
+        for a in (0, 2):  # red and blue against green
+            c = (values[a] - values[1])[y0 : y0 + rows * s, x0 : x0 + cols * s].reshape(rows, s, cols, s)
+            c = c[:, m : s - m, :, m : s - m]
+            chroma += (np.abs(np.diff(c, axis=3)).mean(axis=(1, 3)) + np.abs(np.diff(c, axis=1)).mean(axis=(1, 3))) / 2
+    level = cell.mean(axis=(1, 3)) / 255.0
+    # JPEG's own 8 x 8 block borders step in any photo: the share of the cell's borders that lie on them.
+    on_x, on_y = (x0 + s * np.arange(cols + 1)) % 8 == 0, (y0 + s * np.arange(rows + 1)) % 8 == 0
+    codec = (on_x[None, :-1] + 0.0 + on_x[None, 1:] + on_y[:-1, None] + on_y[1:, None]) / 4
+    ones = np.ones((rows, cols), np.float32)
+    out = [*np.log1p(np.moveaxis(borders, -1, 0)), np.log1p(between), np.log1p(strongest), np.log1p(slope),
+           np.log1p(ripple), np.log1p(chroma), np.log((np.median(borders, axis=-1) + 0.1) / (between + 0.1)), level,
+           np.minimum(level, 1 - level), np.log(s) * ones, codec * ones, known.mean(axis=-1)]  # fmt: skip
+    return np.nan_to_num(np.stack(out, axis=-1).astype(np.float32))
+
+
+CELL_FEATURES = ["border 1st", "border 2nd", "border 3rd", "border 4th", "between", "strongest line", "slope",
+                 "ripple", "chroma ripple", "border / between", "level", "near black or white", "log size",
+                 "on JPEG grid", "borders known"]  # fmt: skip
+
+
+@cache
+def _cell_model() -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, np.float32) for k, v in json.loads(CELL_MODEL.read_text()).items()}
+
+
+def _cell_evidence(features: np.ndarray) -> np.ndarray:
+    """Per lattice cell: the log-likelihood ratio of mosaic block against not, from the learned verdict."""
+    p = _cell_model()
+    x = (features - p["mean"]) / p["std"]
+    logit = np.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+    # The verdict was trained on cells where blocks made up a share `prior` of them: without that prior, what is
+    # left weighs the evidence alone, and a box's sum of it is its likelihood against no mosaic.
+    return logit - np.log(p["prior"] / (1 - p["prior"]))
+
+
+def _learned_extent(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int]:
+    """A lossy box of full cells (x0, y0, x1, y1) moved to the box of cells the learned verdict finds most likely.
+
+    Cells are weighed up to REACH lines beyond the box: a mosaic's calm stretch between blocks joins when blocks
+    lie beyond it. A box far from the first (another group of blocks) leaves it as it was.
+    """
+    x0, y0, x1, y1 = edges
+    h, w = luma.shape
+    gx0, gy0 = x0 - size * min(REACH, x0 // size), y0 - size * min(REACH, y0 // size)
+    cols = min((x1 - gx0) // size + REACH, (w - gx0) // size)
+    rows = min((y1 - gy0) // size + REACH, (h - gy0) // size)
+    _, (r0, r1, c0, c1) = _best_rectangle(_cell_evidence(cell_features(values, luma, size, gx0, gy0, rows, cols)))
+    found = (gx0 + c0 * size, gy0 + r0 * size, gx0 + c1 * size, gy0 + r1 * size)
+    common = max(0, min(x1, found[2]) - max(x0, found[0])) * max(0, min(y1, found[3]) - max(y0, found[1]))
+    union = (x1 - x0) * (y1 - y0) + (found[2] - found[0]) * (found[3] - found[1]) - common
+    if r1 - r0 < 2 or c1 - c0 < 2 or common < 0.3 * union:
+        return edges
+    # A line of partial blocks nearly a block wide passes as blocks: a side that grew onto one steps back to the
+    # full cells (the partial blocks are measured to the pixel later).
+    out = list(found)
+    for axis, image in ((0, luma), (1, luma.T)):
+        lo, rows = found[1 - axis], (found[3 - axis] - found[1 - axis]) // size
+        for side, direction in ((axis, -1), (axis + 2, 1)):
+            if (found[side] - edges[side]) * direction > 0:
+                inner = found[side] - direction * size
+                width = _lossy_partial(image, size, lo, rows, inner, direction, size - 1)
+                if size // 2 <= width < size - 1:
+                    out[side] = inner
+    return tuple(out)
 
 
 def _lossy_refine(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:

@@ -293,6 +293,28 @@ def test_jpeg_line_of_blocks_over_a_haze_joins_the_box(seed):
     assert iou(match(found, box, size).box, box) >= 0.9
 
 
+def ridge_and_hill(seed: int, height: int = 300, width: int = 320) -> Image.Image:
+    """A bright sky above a wavy ridge, a smooth grey haze below it, and a dark textured hillside across the bottom."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[:height, :width].astype(float)
+    haze = 200 - 0.12 * y + ndimage.gaussian_filter(rng.normal(0, 3, (height, width)), 3)
+    ridge = 70 + 6 * np.sin(x / 17 + seed) + 3 * np.sin(x / 5)
+    lum = np.where(y < ridge, 235 + ndimage.gaussian_filter(rng.normal(0, 4, (height, width)), 1), haze)
+    ground = 60 + ndimage.gaussian_filter(rng.normal(0, 14, (height, width)), 1.2)
+    lum = np.where(y > 250 - 0.35 * x + 4 * np.sin(x / 9), ground, lum)
+    return Image.fromarray(np.clip(lum[..., None] * np.array([0.97, 1.0, 1.04]), 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_jpeg_calm_middle_of_a_mosaic_between_two_lines_of_blocks(seed):
+    # Blocks step along the ridge at the top and along the hillside at the bottom; in between, over the haze, they
+    # are calm, for lines and lines. After JPEG the learned cell verdict weighs the calm lines as a little against
+    # and the blocks beyond them as far more for: one box, from the ridge to the bottom.
+    box, size = (60, 60, 190, 210), 10
+    (m,) = find_mosaics(jpeg(pixelate_region(ridge_and_hill(seed), box=box, block_size=size), 85))
+    assert m.block_size == size and max(abs(a - b) for a, b in zip(m.box, box, strict=True)) <= 2, m
+
+
 @pytest.mark.parametrize("direction", [-1, 1])
 def test_a_calm_line_of_blocks_joins_the_box_when_blocks_lie_beyond_it(direction):
     # Lines of cells beside a box's side, outwards: one calm line (blocks of one value over an even area: unsure

@@ -152,3 +152,21 @@ def test_training_batches_save_the_chosen_share_of_views_as_jpeg(photo_dir):
         changed = (batch.pixelated != plain.pixelated).flatten(1).any(1)
         assert changed.all() if fraction else not changed.any()
         assert torch.equal(same_original, original)  # the target stays the photo itself
+
+
+def test_the_cell_verdict_learns_blocks_from_synthetic_mosaics():
+    # The detection verdict's fitting steps on photo-like images: samples of cells around JPEG mosaics, a network
+    # fitted to them, and on mosaics of other images it tells the blocks from the rest.
+    from train.fit_cells import fit, samples
+
+    rng = np.random.default_rng(0)
+    photos = [smooth_photo(rng, 320, 360) for _ in range(4)]
+    parts = [samples((photo, seed)) for seed, photo in enumerate(photos[:3])]
+    train_x, train_y = (np.concatenate([part[i] for part in parts]) for i in (0, 1))
+    test_x, test_y = samples((photos[3], 99))
+    assert 0.05 < train_y.mean() < 0.95 and test_x.shape[1] == train_x.shape[1]
+    mean, std = train_x.mean(axis=0), train_x.std(axis=0) + 1e-6
+    net, _ = fit(((train_x - mean) / std).astype(np.float32), train_y, 300)
+    with torch.no_grad():
+        guess = net(torch.from_numpy(((test_x - mean) / std).astype(np.float32)))[:, 0].numpy() > 0
+    assert (guess == (test_y > 0.5)).mean() > 0.85
