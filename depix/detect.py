@@ -20,8 +20,9 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    a small learned network (trained by train/fit_cells.py on synthetic JPEG mosaics) weighs every cell up to 8
    lines around the box as a block or not, from its flatness, slope and ripples inside and the steps at its
    borders; the box of cells with the largest sum of that evidence replaces the box (a mosaic's calm stretch
-   between lines of blocks joins it). Then each outer line of cells is judged on its own: the lattice steps along it, or its cells are flat inside
-   where a smooth exterior slopes; lines that fail are cut, lines beyond that pass join. Then the box is grown
+   between lines of blocks joins it). Then each outer line of cells is judged on its own: the lattice steps
+   along it, or its cells are flat inside where a smooth exterior slopes; lines that fail are cut, lines beyond
+   that pass join. Then the box is grown
    by the partial blocks cut at its border (after JPEG: as far as the lattice steps, or as the blocks' calm
    lasts before a textured exterior). Pieces of one lattice within a block of each other are one mosaic
    (small blocks after JPEG pass the cell tests in patches).
