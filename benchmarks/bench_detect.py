@@ -171,7 +171,7 @@ class Tally:
             self.exact / max(1, self.truths),
             self.found / max(1, self.truths),
             self.found_visible / max(1, self.visible),
-            f"{1000 * np.mean(self.seconds):.0f}",
+            f"{1000 * np.mean(self.seconds):.0f}" if self.seconds else "-",  # a group with no photo has no timing
         ]
 
 
