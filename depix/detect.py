@@ -949,6 +949,17 @@ def _cell_evidence(features: np.ndarray) -> np.ndarray:
     return logit - np.log(p["prior"] / (1 - p["prior"]))
 
 
+def verdict_window(edges: tuple, size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The cells the learned verdict weighs around a box of full cells (x0, y0, x1, y1) in an (H, W) image:
+    the first cell's corner (x, y) and the rows and columns of cells, REACH lines beyond the box where they fit."""
+    x0, y0, x1, y1 = edges
+    h, w = shape
+    gx0, gy0 = x0 - size * min(REACH, x0 // size), y0 - size * min(REACH, y0 // size)
+    rows = min((y1 - gy0) // size + REACH, (h - gy0) // size)
+    cols = min((x1 - gx0) // size + REACH, (w - gx0) // size)
+    return gx0, gy0, rows, cols
+
+
 def _learned_extent(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int]:
     """A lossy box of full cells (x0, y0, x1, y1) moved to the box of cells the learned verdict finds most likely.
 
@@ -956,10 +967,7 @@ def _learned_extent(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
     lie beyond it. A box far from the first (another group of blocks) leaves it as it was.
     """
     x0, y0, x1, y1 = edges
-    h, w = luma.shape
-    gx0, gy0 = x0 - size * min(REACH, x0 // size), y0 - size * min(REACH, y0 // size)
-    cols = min((x1 - gx0) // size + REACH, (w - gx0) // size)
-    rows = min((y1 - gy0) // size + REACH, (h - gy0) // size)
+    gx0, gy0, rows, cols = verdict_window(edges, size, luma.shape)
     _, (r0, r1, c0, c1) = _best_rectangle(_cell_evidence(cell_features(values, luma, size, gx0, gy0, rows, cols)))
     found = (gx0 + c0 * size, gy0 + r0 * size, gx0 + c1 * size, gy0 + r1 * size)
     common = max(0, min(x1, found[2]) - max(x0, found[0])) * max(0, min(y1, found[3]) - max(y0, found[1]))
@@ -972,11 +980,9 @@ def _learned_extent(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
     for axis, image in ((0, luma), (1, luma.T)):
         lo, rows = found[1 - axis], (found[3 - axis] - found[1 - axis]) // size
         for side, direction in ((axis, -1), (axis + 2, 1)):
-            if (found[side] - edges[side]) * direction > 0:
-                inner = found[side] - direction * size
-                width = _lossy_partial(image, size, lo, rows, inner, direction, size - 1)
-                if size // 2 <= width < size - 1:
-                    out[side] = inner
+            inner = found[side] - direction * size
+            if (found[side] - edges[side]) * direction > 0 and _partial_line(image, size, lo, rows, inner, direction):
+                out[side] = inner
     return tuple(out)
 
 
@@ -1030,11 +1036,17 @@ def _refine_side(image: np.ndarray, size: int, side: int, other: int, span: tupl
                 continue
         if not verdict:
             break
-        room = image.shape[1] - side if direction > 0 else side
-        if size // 2 <= _lossy_partial(image, size, span[0], rows, side, direction, min(size, room) - 1) < size - 1:
+        if _partial_line(image, size, span[0], rows, side, direction):
             break  # a partial block (its steps end before the line does), measured to the pixel later
         side = outer
     return side
+
+
+def _partial_line(image: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int) -> bool:
+    """Whether the line of cells beyond a column edge (outwards in direction) holds partial blocks after lossy
+    compression: their steps go on for half a block or more, but end before a whole one."""
+    room = image.shape[1] - edge if direction > 0 else edge
+    return size // 2 <= _lossy_partial(image, size, lo, rows, edge, direction, min(size, room) - 1) < size - 1
 
 
 def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]) -> bool | None:

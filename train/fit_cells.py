@@ -7,7 +7,7 @@ text (screenshots, where a glyph cut by the lattice must not pass as a block); a
 qualities 95, 85 and 75. On the true lattice, around the mosaic, every cell whole inside the box or whole
 outside it is a sample: depix.detect.cell_features against inside or not. A one-hidden-layer network learns
 the verdict. The photos the detection benchmark samples from the train split are left out, so its held-out
-figures stay on photos the verdict never saw. About 3 minutes on 2 CPU cores.
+figures stay on photos the verdict never saw. About 14 minutes on 2 CPU cores.
 """
 
 import argparse
@@ -22,7 +22,7 @@ from PIL import Image
 
 from benchmarks.bench_detect import text_case
 from benchmarks.common import draw_sample
-from depix.detect import CELL_FEATURES, REACH, cell_features, planes_and_luma
+from depix.detect import CELL_FEATURES, cell_features, planes_and_luma, verdict_window
 from depix.mosaic import pixelate_region
 from train.views import load_photos, read_manifest
 
@@ -47,7 +47,6 @@ def samples(job: tuple[np.ndarray | None, int]) -> tuple[np.ndarray, np.ndarray]
     rng = np.random.default_rng(seed)
     if photo is None:
         _, mosaic, box, size = text_case(rng, "mean")
-        image = mosaic
     else:
         image = Image.fromarray(photo)
         w, h = (int(rng.integers(64, min(256, side) + 1)) for side in image.size)
@@ -59,11 +58,8 @@ def samples(job: tuple[np.ndarray | None, int]) -> tuple[np.ndarray, np.ndarray]
         buffer = io.BytesIO()
         mosaic.save(buffer, "JPEG", quality=quality)
         values, luma = planes_and_luma(Image.open(buffer))
-        # The window _learned_extent weighs: the full cells and REACH lines of cells around them.
-        x, y, bw, bh = box
-        x0, y0 = x - size * min(REACH, x // size), y - size * min(REACH, y // size)
-        cols = min((x + bw // size * size - x0) // size + REACH, (image.width - x0) // size)
-        rows = min((y + bh // size * size - y0) // size + REACH, (image.height - y0) // size)
+        x, y, bw, bh = box  # the mosaic's grid starts at the box's corner: its full cells end a partial block short
+        x0, y0, rows, cols = verdict_window((x, y, x + bw // size * size, y + bh // size * size), size, luma.shape)
         if rows < 2 or cols < 2:
             continue
         left, top = x0 + size * np.arange(cols), y0 + size * np.arange(rows)
