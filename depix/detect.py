@@ -20,7 +20,8 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    a small learned network (trained by train/fit_cells.py on synthetic JPEG mosaics) weighs every cell up to 8
    lines around the box as a block or not, from its flatness, slope and ripples inside and the steps at its
    borders; the box of cells with the largest sum of that evidence replaces the box (a mosaic's calm stretch
-   between lines of blocks joins it). Then each outer line of cells is judged on its own: the lattice steps
+   between lines of blocks joins it), and is weighed again around while it grows (small blocks pass the cell
+   tests in patches). Then each outer line of cells is judged on its own: the lattice steps
    along it, or its cells are flat inside where a smooth exterior slopes; lines that fail are cut, lines beyond
    that pass join. Then the box is grown
    by the partial blocks cut at its border (after JPEG: as far as the lattice steps, or as the blocks' calm
@@ -54,7 +55,8 @@ UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before dete
 SLOPE = 0.6  # the most a mosaic cell's inside slopes after JPEG (mean of one half minus the other, 0..255)
 STRONG = 3.0  # a mean luma step (0..255) across a cell's borders that counts as evidence of block edges
 CELL_MODEL = Path(__file__).with_name("cell_model.json")  # weights of the learned cell verdict (train/fit_cells.py)
-REACH = 8  # lines of cells beyond a lossy box that the learned verdict may take in
+REACH = 8  # lines of cells beyond a lossy box that the learned verdict may take in at a time
+GROWTH = 16  # the most times it does (a patch of small blocks that passed the cell tests grows to the mosaic)
 
 
 @dataclass(frozen=True)
@@ -964,15 +966,24 @@ def _learned_extent(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
     """A lossy box of full cells (x0, y0, x1, y1) moved to the box of cells the learned verdict finds most likely.
 
     Cells are weighed up to REACH lines beyond the box: a mosaic's calm stretch between blocks joins when blocks
-    lie beyond it. A box far from the first (another group of blocks) leaves it as it was.
+    lie beyond it. From a box that grew they are weighed again, so a patch of small blocks (the part whose cells
+    passed the cell tests after JPEG) grows to the whole mosaic. A box far from the first (another group of blocks)
+    leaves it as it was.
     """
-    x0, y0, x1, y1 = edges
-    gx0, gy0, rows, cols = verdict_window(edges, size, luma.shape)
-    _, (r0, r1, c0, c1) = _best_rectangle(_cell_evidence(cell_features(values, luma, size, gx0, gy0, rows, cols)))
-    found = (gx0 + c0 * size, gy0 + r0 * size, gx0 + c1 * size, gy0 + r1 * size)
-    common = max(0, min(x1, found[2]) - max(x0, found[0])) * max(0, min(y1, found[3]) - max(y0, found[1]))
-    union = (x1 - x0) * (y1 - y0) + (found[2] - found[0]) * (found[3] - found[1]) - common
-    if r1 - r0 < 2 or c1 - c0 < 2 or common < 0.3 * union:
+    found = edges
+    for _ in range(GROWTH):
+        x0, y0, x1, y1 = found
+        gx0, gy0, rows, cols = verdict_window(found, size, luma.shape)
+        _, (r0, r1, c0, c1) = _best_rectangle(_cell_evidence(cell_features(values, luma, size, gx0, gy0, rows, cols)))
+        new = (gx0 + c0 * size, gy0 + r0 * size, gx0 + c1 * size, gy0 + r1 * size)
+        common = max(0, min(x1, new[2]) - max(x0, new[0])) * max(0, min(y1, new[3]) - max(y0, new[1]))
+        union = (x1 - x0) * (y1 - y0) + (new[2] - new[0]) * (new[3] - new[1]) - common
+        # The box may move to one that overlaps it or grow around it, not leave it for another group of blocks.
+        left = common < 0.3 * union and common < 0.8 * (x1 - x0) * (y1 - y0)
+        if r1 - r0 < 2 or c1 - c0 < 2 or left or new == found:
+            break
+        found = new
+    if found == edges:
         return edges
     # A line of partial blocks nearly a block wide passes as blocks: a side that grew onto one steps back to the
     # full cells (the partial blocks are measured to the pixel later).
