@@ -15,8 +15,9 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
    box with the largest sum of votes wins); a flat exterior, a wall or a white page, votes against.
 4. The box is accepted on dense, many-coloured cells with clear steps (or, after JPEG, steps far above the
-   cells' ripples, or a faint lattice that steps far more at its lines than between them inside the box and
-   not around it; losslessly, thousands of exactly constant pixels in blocks larger than a codec's). After JPEG
+   cells' ripples, hundreds of such cells of blocks of a few pixels where a third of the cells ripple, or a
+   faint lattice that steps far more at its lines than between them inside the box and not around it;
+   losslessly, thousands of exactly constant pixels in blocks larger than a codec's). After JPEG
    a small learned network (trained by train/fit_cells.py on synthetic JPEG mosaics) weighs every cell up to 8
    lines around the box as a block or not, from its flatness, slope and ripples inside and the steps at its
    borders; the box of cells with the largest sum of that evidence replaces the box (a mosaic's calm stretch
@@ -727,6 +728,11 @@ def _accept(f: dict) -> bool:
     # about a block apart (a lizard's scales) steps clearly at some lines, but between them too.
     enough = enough and (f["cells"] > 12 or f.get("inside", np.inf) >= 8.0)
     if f["density"] >= 0.75 and clear and enough and f["ripple"] <= 0.35 * f["step"]:
+        return True
+    # Blocks of a few pixels after JPEG: a third of the cells ripple too much to pass as calm, but hundreds of
+    # cells that step clearly, far above the ripples inside, make no texture's lattice.
+    small = f["size"] <= 7 and f["cells"] >= 100 and f["colours"] >= 50 and f["density"] >= 0.55
+    if small and f["strong"] >= 0.5 and f["step"] >= 4.0 and f["ripple"] <= 0.35 * f["step"]:
         return True
     # A few blocks larger than any codec's (a small box of large blocks): half of them step clearly at their
     # borders, far above the ripples inside.
