@@ -393,9 +393,10 @@ def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) 
     if y1 - y0 <= 2 * size:
         return None
     hits = _steps(luma[y0:y1, x0:x1].T).sum(axis=0)  # hits[i]: steps from row y0 + i into the next row
-    # A line is a row with at least two bands' width of steps; each weighs at most four bands' width, so that one
-    # long straight edge does not outweigh a mosaic's lines, which repeat at the block size.
-    lines = np.nonzero(hits >= 2 * BAND)[0]
+    # A line is a row with at least one and a half bands' width of steps (after JPEG, a few large blocks' lines
+    # step in few rows); each weighs at most four bands' width, so that one long straight edge does not outweigh a
+    # mosaic's lines, which repeat at the block size.
+    lines = np.nonzero(hits >= 1.5 * BAND)[0]
     starts = y0 + 1 + lines  # the rows where the next block would start
     phase = starts % size
     # JPEG's block borders (every 8th line) step all over a heavily compressed photo: they count for less.
