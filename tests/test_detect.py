@@ -207,13 +207,16 @@ def test_row_phase_from_short_lines_of_steps():
     rng = np.random.default_rng(0)
     luma = rng.normal(128, 12, (200, 240)).astype(np.float32)
     size, rows = 31, slice(60, 73)  # 13 rows of steps
-    for x in (71, 102, 133):
+
+    def step_at(x: int) -> None:  # flat on both sides of column x, a step of 10 levels or so between
         luma[rows, x - 8 : x] = 100.0
         luma[rows, x : x + 8] = 110.0 + x % 3
+
+    for x in (71, 102, 133):
+        step_at(x)
     assert _line_phase(luma.T, size, (0, 0, 200, 240)) == 71 % size
     luma[rows, 60:140] = rng.normal(128, 12, (13, 80))
-    luma[rows, 102 - 8 : 102] = 100.0
-    luma[rows, 102 : 102 + 8] = 110.0
+    step_at(102)
     assert _line_phase(luma.T, size, (0, 0, 200, 240)) is None
 
 
