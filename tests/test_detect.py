@@ -729,6 +729,22 @@ def test_a_plain_lattice_over_enough_edge_length_is_a_mosaic():
     assert not _accept(SWATCHES)
 
 
+# A mosaic of 8-pixel blocks off JPEG's grid (86 x 169 px over a dim photo, JPEG 85) as _verify measured it: every
+# JPEG block holds a block's corner and rings, so the cells ripple at 0.39 of their median step, but they are
+# many, of many colours, and two in five step clearly.
+RINGING_BLOCKS = {"codec_grid": False, "size": 8, "constant": 206, "lossless": False, "cells": 126, "density": 0.98,
+                  "strong": 0.47, "step": 2.12, "ripple": 0.83, "colours": 50, "inside": 2.92, "border": 0.88,
+                  "around": 0.92}  # fmt: skip
+
+
+def test_hundreds_of_ringing_cells_that_step_clearly_are_a_mosaic():
+    assert _accept(RINGING_BLOCKS)
+    assert not _accept({**RINGING_BLOCKS, "strong": 0.3})  # fewer clear steps: a smooth area's faint lattice
+    assert not _accept({**RINGING_BLOCKS, "ripple": 1.2})  # ripples over half the step: texture
+    assert not _accept({**RINGING_BLOCKS, "cells": 80, "constant": 130})
+    assert not _accept({**RINGING_BLOCKS, "colours": 30})
+
+
 # Six exactly constant 4 x 4 cells in a clean photo saved as lossy WebP: the codec decoded a smooth area's
 # blocks flat, and they differ clearly. On no codec's grid, or in a dozen cells, they would be a mosaic.
 WEBP_BLOCKS = {"codec_grid": True, "size": 4, "constant": 6, "lossless": True, "cells": 6, "density": 1.0,
