@@ -12,7 +12,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from depix.images import open_image
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = Path("data/photos/manifest.csv")
@@ -45,8 +47,8 @@ def corpus_photos(
         rows = [r for i, r in enumerate(rows) if i not in used]
     if sample is not None:
         rows = [rows[i] for i in draw_sample(len(rows), sample)]
-    # Upright, as a viewer shows them (and as depix opens them): a mosaic drawn on one must line up with the photo.
-    return [ImageOps.exif_transpose(Image.open(manifest.parent / r["path"])).convert("RGB") for r in rows]
+    # Opened as depix opens them (upright, EXIF orientation applied): a mosaic drawn on one must line up with it.
+    return [open_image(manifest.parent / r["path"]).convert("RGB") for r in rows]
 
 
 def draw_sample(count: int, sample: int) -> list[int]:

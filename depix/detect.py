@@ -761,13 +761,13 @@ def _accept(f: dict) -> bool:
     faint = (
         f["strong"] >= 0.2 and f["ripple"] <= 0.15 * f["step"] and f["colours"] >= 8 and f["cells"] * f["size"] >= 300
     )
-    many = f["cells"] >= 100 and f["colours"] >= 30 and f["ripple"] <= 0.35 * f["step"]
-    # Hundreds of blocks of many colours, two in five stepping clearly, may ripple up to half their step inside:
-    # blocks of 8-12 px off JPEG's grid put a block's corner in every JPEG block, which rings. No clean image's
-    # lattice came near: those of 60 cells or more that stepped clearly as often had few colours and rippled twice
-    # their step (blocks of 3 px).
-    rippling = f["cells"] >= 100 and f["colours"] >= 50 and f["strong"] >= 0.4 and f["ripple"] <= 0.5 * f["step"]
-    if f["step"] >= 2.0 and (faint or many or rippling):
+    # Hundreds of cells of 50 colours or more, two in five stepping clearly, may ripple up to half their step inside
+    # (elsewhere 0.35): blocks of 8-12 px off JPEG's grid put a block's corner in every JPEG block, which rings. No
+    # clean image's lattice came near: those of 60 cells or more that stepped clearly as often had few colours and
+    # rippled twice their step (blocks of 3 px).
+    ripples = 0.5 if f["colours"] >= 50 and f["strong"] >= 0.4 else 0.35
+    many = f["cells"] >= 100 and f["colours"] >= 30 and f["ripple"] <= ripples * f["step"]
+    if f["step"] >= 2.0 and (faint or many):
         return True
     # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
     return f["cells"] >= 40 and f["colours"] >= 10 and f["step"] >= 1.5 and f["ripple"] <= 0.5
