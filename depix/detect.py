@@ -756,18 +756,23 @@ def _accept(f: dict) -> bool:
     large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and inside >= 12.0
     if alone and (many or large) and f["ripple"] <= 0.3 * f["step"]:
         return True
-    # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells; or many
-    # cells with clear steps, too many to be a drawing.
+    # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells, whose median
+    # step may be under 2 levels (a pale wall's blocks; no clean image's calm lattice stepped over 1 level so); or
+    # many cells with clear steps, too many to be a drawing.
     faint = (
-        f["strong"] >= 0.2 and f["ripple"] <= 0.15 * f["step"] and f["colours"] >= 8 and f["cells"] * f["size"] >= 300
+        f["strong"] >= 0.2
+        and f["step"] >= 1.5
+        and f["ripple"] <= 0.15 * f["step"]
+        and f["colours"] >= 8
+        and f["cells"] * f["size"] >= 300
     )
     # Hundreds of cells of 50 colours or more, two in five stepping clearly, may ripple up to half their step inside
     # (elsewhere 0.35): blocks of 8-12 px off JPEG's grid put a block's corner in every JPEG block, which rings. No
     # clean image's lattice came near: those of 60 cells or more that stepped clearly as often had few colours and
     # rippled twice their step (blocks of 3 px).
     ripples = 0.5 if f["colours"] >= 50 and f["strong"] >= 0.4 else 0.35
-    many = f["cells"] >= 100 and f["colours"] >= 30 and f["ripple"] <= ripples * f["step"]
-    if f["step"] >= 2.0 and (faint or many):
+    many = f["cells"] >= 100 and f["colours"] >= 30 and f["step"] >= 2.0 and f["ripple"] <= ripples * f["step"]
+    if faint or many:
         return True
     # A large mosaic of a smooth area: many calm cells with small steps right at their borders (off JPEG's grid).
     return f["cells"] >= 40 and f["colours"] >= 10 and f["step"] >= 1.5 and f["ripple"] <= 0.5
