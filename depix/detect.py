@@ -318,11 +318,28 @@ def _lattices(
     """Candidate lattices (weight, size, ox, oy, window): places where edges of one spacing and phase cross."""
     out = [c for size in np.union1d(across[2], down[2]) for c in _lattices_of_size(luma, across, down, int(size))]
     out.sort(key=lambda c: -c[0])
+    # A mosaic's edges also vote for multiples of its blocks (equal neighbours leave gaps of two or three blocks):
+    # such a coarser view is found with the finer lattice or not at all, but would crowd out another mosaic's.
+    kept: list = []
+    for c in out:
+        if not any(_coarser_lattice(c, finer) for finer in kept):
+            kept.append(c)
+    out = kept
     # A JPEG's own blocks vote for every multiple of 8 at every phase that is a multiple of 8 all over the image:
     # left unbounded, those lattices crowd out a mosaic of another size.
     codec = [c for c in out if _codec_grid(*c[1:4])]
     out = [c for c in out if not _codec_grid(*c[1:4]) or c in codec[:MAX_CODEC_CANDIDATES]]
     return out[:MAX_CANDIDATES]
+
+
+def _coarser_lattice(c: tuple, finer: tuple) -> bool:
+    """Whether candidate c's lines all lie on a finer (not a codec's) candidate's lines, over most of c's window."""
+    size, fine = c[1], finer[1]
+    if size % fine or size == fine or _codec_grid(*finer[1:4]) or (c[2] - finer[2]) % fine or (c[3] - finer[3]) % fine:
+        return False
+    (x0, y0, x1, y1), (u0, v0, u1, v1) = c[4], finer[4]
+    inside = max(0, min(x1, u1) - max(x0, u0)) * max(0, min(y1, v1) - max(y0, v0))
+    return inside >= 0.5 * (x1 - x0) * (y1 - y0)
 
 
 def _lattices_of_size(luma: np.ndarray, across: tuple, down: tuple, size: int) -> list:

@@ -254,6 +254,24 @@ def test_jpeg_block_lattices_leave_room_for_other_candidates():
     assert (size, box[0] % size, box[1] % size) in [c[1:4] for c in candidates]
 
 
+def test_a_large_mosaics_coarser_lattices_leave_room_for_a_small_one():
+    # A large mosaic's edges also vote for two, three and four times its blocks at its phase (neighbouring blocks
+    # that happen to be equal): those lattices must not crowd out a small mosaic's elsewhere in the image.
+    rng = np.random.default_rng(11)
+    image = Image.fromarray(textured_photo(rng, 600, 800))
+    large, small = ((100, 97, 290, 300), 16), ((522, 441, 57, 82), 8)
+    for box, size in (large, small):
+        image = pixelate_region(image, box=box, block_size=size)
+    coded = jpeg(image, 85)
+    luma = np.asarray(coded.convert("L"), np.float32)
+    rows = _edge_votes(luma.T, 3, 64)
+    candidates = [c[1:4] for c in _lattices(luma, _edge_votes(luma, 3, 64), (rows[1], rows[0], rows[2]))]
+    assert (32, 100 % 32, 97 % 32) not in candidates  # on the large mosaic's lines: found with it
+    found = find_mosaics(coded)
+    for box, size in (large, small):
+        assert iou(match(found, box, size).box, box) >= 0.9
+
+
 # Blocks over a smooth sky keep one value along a row and step to the next row only: after JPEG they are not
 # evidence on their own, but they belong to the box when they step to a neighbour. With large blocks, JPEG also
 # rings a few pixels into the sky block above each strong step, and the sky rows reach more than two blocks
