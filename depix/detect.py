@@ -5,11 +5,12 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    of the band, when it is a block size, is a vote for that size and the edge's phase.
 2. Lattices: where column votes and row votes of one size meet, each pair of phases is a candidate grid,
    heavier ones first. Strong votes of one way alone (a mosaic a few blocks high) take the other way's phase
-   from where its lines of steps gather. Then lattices of small steps that JPEG spread over three pixels (large
-   blocks of a smooth sky); and lattices of any step, however small, between exactly constant pixels (a lossless
-   mosaic of a grainy area, whose blocks differ by a level or less), checked only as mosaics of exactly constant
-   cells in several colours; and lattices of edges where a band's mean step stands out (faint blocks amid
-   ripples or grain, whose single steps drown in them after JPEG).
+   from where its lines of steps gather; one whose lines all lie on a heavier, finer one's is that mosaic seen
+   coarser (equal neighbouring blocks) and is dropped. Then lattices of small steps that JPEG spread over three
+   pixels (large blocks of a smooth sky); and lattices of any step, however small, between exactly constant
+   pixels (a lossless mosaic of a grainy area, whose blocks differ by a level or less), checked only as mosaics
+   of exactly constant cells in several colours; and lattices of edges where a band's mean step stands out
+   (faint blocks amid ripples or grain, whose single steps drown in them after JPEG).
 3. Cells: on a candidate grid every cell is checked. Lossless images: a mosaic's cells are exactly constant.
    After JPEG: calm inside compared with the steps at its borders, and two cells differ by a step right at
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
