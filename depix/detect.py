@@ -288,11 +288,22 @@ def _merged(found: list[Mosaic]) -> list[Mosaic]:
 def _coarser_view(a: Mosaic, b: Mosaic) -> bool:
     """Whether a lies half or more inside b on a coarser lattice of b's: b's blocks in equal pairs, not a mosaic."""
     (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
-    size = b.block_size
-    aligned = (a.offset[0] - b.offset[0]) % size == 0 and (a.offset[1] - b.offset[1]) % size == 0
-    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
-    return a.block_size > size and a.block_size % size == 0 and aligned and ix * iy >= 0.5 * aw * ah
+    return _on_finer_lines(
+        (a.block_size, *a.offset, (ax, ay, ax + aw, ay + ah)), (b.block_size, *b.offset, (bx, by, bx + bw, by + bh))
+    )
+
+
+def _on_finer_lines(coarse: tuple, fine: tuple) -> bool:
+    """Whether a lattice (size, ox, oy, (x0, y0, x1, y1)) lies on a finer one's lines, half or more inside its area."""
+    (size, ox, oy, area), (step, fx, fy, fine_area) = coarse, fine
+    aligned = (ox - fx) % step == 0 and (oy - fy) % step == 0
+    whole = (area[2] - area[0]) * (area[3] - area[1])
+    return size > step and size % step == 0 and aligned and _common_area(area, fine_area) >= 0.5 * whole
+
+
+def _common_area(a: tuple, b: tuple) -> int:
+    """The area two rectangles (x0, y0, x1, y1) share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _pieces_of_one(a: Mosaic, b: Mosaic) -> bool:
@@ -335,12 +346,7 @@ def _lattices(
 
 def _coarser_lattice(c: tuple, finer: tuple) -> bool:
     """Whether candidate c's lines all lie on a finer (not a codec's) candidate's lines, over most of c's window."""
-    size, fine = c[1], finer[1]
-    if size % fine or size == fine or _codec_grid(*finer[1:4]) or (c[2] - finer[2]) % fine or (c[3] - finer[3]) % fine:
-        return False
-    (x0, y0, x1, y1), (u0, v0, u1, v1) = c[4], finer[4]
-    inside = max(0, min(x1, u1) - max(x0, u0)) * max(0, min(y1, v1) - max(y0, v0))
-    return inside >= 0.5 * (x1 - x0) * (y1 - y0)
+    return not _codec_grid(*finer[1:4]) and _on_finer_lines(c[1:], finer[1:])
 
 
 def _lattices_of_size(luma: np.ndarray, across: tuple, down: tuple, size: int) -> list:
@@ -1011,7 +1017,7 @@ def _learned_extent(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
         gx0, gy0, rows, cols = verdict_window(found, size, luma.shape)
         _, (r0, r1, c0, c1) = _best_rectangle(_cell_evidence(cell_features(values, luma, size, gx0, gy0, rows, cols)))
         new = (gx0 + c0 * size, gy0 + r0 * size, gx0 + c1 * size, gy0 + r1 * size)
-        common = max(0, min(x1, new[2]) - max(x0, new[0])) * max(0, min(y1, new[3]) - max(y0, new[1]))
+        common = _common_area(found, new)
         union = (x1 - x0) * (y1 - y0) + (new[2] - new[0]) * (new[3] - new[1]) - common
         # The box may move to one that overlaps it or grow around it, not leave it for another group of blocks.
         left = common < 0.3 * union and common < 0.8 * (x1 - x0) * (y1 - y0)

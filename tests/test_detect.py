@@ -242,14 +242,18 @@ def test_lines_on_jpeg_block_borders_count_less():
     assert _line_phase(luma.T, size, (0, 0, 320, 300)) == box[0] % size
 
 
+def _candidates(luma: np.ndarray) -> list:
+    """The plain edge pass's candidate lattices of an image's luma, as detection proposes them."""
+    rows = _edge_votes(luma.T, 3, 64)
+    return _lattices(luma, _edge_votes(luma, 3, 64), (rows[1], rows[0], rows[2]))
+
+
 def test_jpeg_block_lattices_leave_room_for_other_candidates():
     # JPEG's blocks vote for every multiple of 8 at every phase that is a multiple of 8, all over a large photo.
     rng = np.random.default_rng(3)
     box, size = (907, 401, 79, 159), 26
     image = pixelate_region(jpeg(Image.fromarray(textured_photo(rng, 768, 1024)), 10), box=box, block_size=size)
-    luma = np.asarray(jpeg(image, 85).convert("L"), np.float32)
-    rows = _edge_votes(luma.T, 3, 64)
-    candidates = _lattices(luma, _edge_votes(luma, 3, 64), (rows[1], rows[0], rows[2]))
+    candidates = _candidates(np.asarray(jpeg(image, 85).convert("L"), np.float32))
     assert sum(_codec_grid(*c[1:4]) for c in candidates) <= MAX_CODEC_CANDIDATES
     assert (size, box[0] % size, box[1] % size) in [c[1:4] for c in candidates]
 
@@ -263,9 +267,7 @@ def test_a_large_mosaics_coarser_lattices_leave_room_for_a_small_one():
     for box, size in (large, small):
         image = pixelate_region(image, box=box, block_size=size)
     coded = jpeg(image, 85)
-    luma = np.asarray(coded.convert("L"), np.float32)
-    rows = _edge_votes(luma.T, 3, 64)
-    candidates = [c[1:4] for c in _lattices(luma, _edge_votes(luma, 3, 64), (rows[1], rows[0], rows[2]))]
+    candidates = [c[1:4] for c in _candidates(np.asarray(coded.convert("L"), np.float32))]
     assert (32, 100 % 32, 97 % 32) not in candidates  # on the large mosaic's lines: found with it
     found = find_mosaics(coded)
     for box, size in (large, small):
