@@ -1026,16 +1026,33 @@ def _learned_extent(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
         found = new
     if found == edges:
         return edges
-    # A line of partial blocks nearly a block wide passes as blocks: a side that grew onto one steps back to the
-    # full cells (the partial blocks are measured to the pixel later).
+    # The verdict takes a flat exterior's cells for blocks (a mosaic over it would look the same). Where a side grew
+    # over them to the image's border, nothing beyond marks where the blocks end: it steps back over lines where
+    # the lattice shows no step, as the box covers only what shows. A line of partial blocks nearly a block wide
+    # passes as blocks too: then the side steps back to the full cells (the partial blocks are measured later).
     out = list(found)
     for axis, image in ((0, luma), (1, luma.T)):
         lo, rows = found[1 - axis], (found[3 - axis] - found[1 - axis]) // size
         for side, direction in ((axis, -1), (axis + 2, 1)):
-            inner = found[side] - direction * size
-            if (found[side] - edges[side]) * direction > 0 and _partial_line(image, size, lo, rows, inner, direction):
+            border = found[side] <= size if direction < 0 else found[side] >= image.shape[1] - size
+            while (
+                border
+                and (out[side] - edges[side]) * direction > 0
+                and _blank_line(image, size, lo, rows, out[side], direction)
+            ):
+                out[side] -= direction * size
+            inner = out[side] - direction * size
+            if (out[side] - edges[side]) * direction > 0 and _partial_line(image, size, lo, rows, inner, direction):
                 out[side] = inner
     return tuple(out)
+
+
+def _blank_line(image: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int) -> bool:
+    """Whether the line of cells just inside a column edge (inwards against direction) shows no lattice: along its
+    lines of cells (off JPEG's grid) the columns step by less than half a level on average."""
+    at = edge - size if direction > 0 else edge
+    steps = _grid_lines_go_on(image, size, lo, rows, np.arange(at, at + size), off_codec=True)
+    return steps is not None and steps[0].mean() < 0.5
 
 
 def _lossy_refine(luma: np.ndarray, size: int, edges: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -1121,7 +1138,7 @@ def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]
         typical = float(np.median(slope))
     flat = typical is not None and typical <= SLOPE
 
-    def stepping(cols: np.ndarray) -> tuple[float, float, bool]:
+    def stepping(cols: np.ndarray) -> tuple[float, float, bool, bool]:
         # The share of columns that step at the lattice lines: on average, and on most lines (one exterior edge
         # along a lattice line steps a lot on one line only).
         shares = []
@@ -1129,15 +1146,19 @@ def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]
             steps, ripples = _grid_lines_go_on(image, size, span[0], rows, cols, reduce=reduce)
             shares.append(float(np.mean(steps >= 2.0 * ripples + 0.5)))
         off_codec = _grid_lines_go_on(image, size, span[0], rows, cols, off_codec=True)
-        return shares[0], shares[1], off_codec is not None and _faint_lattice(*off_codec)
+        faint = off_codec is not None and _faint_lattice(*off_codec)
+        # Over all its columns the lattice still steps well above the ripples between its lines (dim blocks whose
+        # single columns drown in JPEG's ripples); a smooth or textured exterior changes as much between them.
+        lattice = off_codec is not None and off_codec[0].mean() >= 1.8 * off_codec[1].mean() + 0.1
+        return shares[0], shares[1], faint, lattice
 
     # Both halves of the line: a partial block next to the box is blocks in one half only.
     halves = [stepping(cols) for cols in (np.arange(at, at + size // 2), np.arange(at + size // 2, at + size))]
     if typical is not None and typical > 3 * SLOPE:
         return False  # cells that slope this much are no blocks, whatever steps an exterior edge makes on the lattice
-    if all(most >= 0.85 or (flat and faint) for _, most, faint in halves):
+    if all(most >= 0.85 or (flat and faint) for _, most, faint, _ in halves):
         return True
-    if typical is not None and not flat and max(share for share, _, _ in halves) < 0.5:
+    if typical is not None and not flat and max(h[0] for h in halves) < 0.5 and not all(h[3] for h in halves):
         return False
     return None
 

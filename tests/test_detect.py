@@ -18,6 +18,7 @@ from depix.detect import (
     _codec_grid,
     _edge_votes,
     _lattices,
+    _line_is_blocks,
     _line_phase,
     _merged,
     _refine_side,
@@ -396,6 +397,37 @@ def test_a_calm_line_of_blocks_joins_the_box_when_blocks_lie_beyond_it(direction
     width = luma.shape[1]
     side, other = (3 * size, width) if direction < 0 else (width - 3 * size, 0)
     assert _refine_side(luma, size, side, other, (0, rows * size), direction) == side + direction * 2 * size
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4, 5])
+def test_a_dim_line_of_blocks_that_slopes_a_little_is_not_cut(seed):
+    # A line of cells over a dim area after JPEG: each cell slopes a little inside, and from one row of blocks to the
+    # next the line steps by a level or so, too little above the ripples for most single columns. Over all its
+    # columns the lattice still steps well above the ripples: unsure (left to the cells around), not cut. The same
+    # slope without the lattice's steps is cut.
+    rng = np.random.default_rng(seed)
+    size, rows, lo = 8, 12, 3  # the lattice's lines off JPEG's 8 x 8 grid
+    verdicts = []
+    for stepping in (True, False):
+        luma = np.tile(50 + 0.5 * np.arange(40, dtype=float), (120, 1))
+        if stepping:
+            luma[lo : lo + rows * size] += np.repeat(np.cumsum(rng.choice([-1.3, 1.3], rows)), size)[:, None]
+        luma += rng.normal(0, 0.45, luma.shape)
+        verdicts.append(_line_is_blocks(luma, size, 16, (lo, lo + rows * size)))
+    assert verdicts == [None, False]
+
+
+@pytest.mark.parametrize("seed", [3, 4, 7])
+def test_jpeg_box_does_not_grow_over_a_flat_backdrop(seed):
+    # The mosaic's right blocks meet a backdrop of one colour that runs to the image's right border. After JPEG the
+    # learned verdict takes its flat cells for blocks (a mosaic over it would look the same), but no lattice line
+    # steps there: the box ends where the blocks show (a partial block of 5 px lies over the backdrop).
+    image = textured_photo(np.random.default_rng(seed), 240, 320)
+    image[:, 180:] = np.array([170, 225, 80])
+    box, size = (60, 50, 125, 130), 10
+    found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
+    best = match(found, box, size)
+    assert best.box[0] + best.box[2] <= 190 and iou(best.box, box) >= 0.9, best
 
 
 def test_pieces_of_one_lattice_are_joined():
