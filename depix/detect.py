@@ -23,8 +23,10 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    lines around the box as a block or not, from its flatness, slope and ripples inside and the steps at its
    borders; the box of cells with the largest sum of that evidence replaces the box (a mosaic's calm stretch
    between lines of blocks joins it), and is weighed again around while it grows (small blocks pass the cell
-   tests in patches). Then each outer line of cells is judged on its own: the lattice steps
-   along it, or its cells are flat inside where a smooth exterior slopes; lines that fail are cut, lines beyond
+   tests in patches); a side it grew to the image's border steps back over lines where the lattice shows no step
+   (a flat backdrop). Then each outer line of cells is judged on its own: the lattice steps
+   along it, or its cells are flat inside where a smooth exterior slopes; lines that fail are cut (not while the
+   whole line's lattice still steps well above its ripples: dim blocks), lines beyond
    that pass join. Then the box is grown
    by the partial blocks cut at its border (after JPEG: as far as the lattice steps, or as the blocks' calm
    lasts before a textured exterior). Pieces of one lattice within a block of each other are one mosaic
