@@ -747,7 +747,11 @@ def _accept(f: dict) -> bool:
     if f["cells"] <= 5:  # two by two large blocks after JPEG (and a cell beside them): calm, of several colours,
         # with steps far above the ripples. Half of them may step less than STRONG where the lattice is plain.
         strong = f["strong"] == 1.0 or (_plain_lattice(f) and f["strong"] >= 0.5)
-        return f["colours"] >= 4 and strong and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
+        clear = f["colours"] >= 4 and strong and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
+        # Or blocks calm inside (ripples under a level) on a plain lattice, none of them stepping to two neighbours:
+        # two rows of blocks of one colour each. Clean images' few-cell plain lattices rippled 1.7 levels or more.
+        calm = _plain_lattice(f) and f["colours"] >= 3 and f["step"] >= 4.0 and f["ripple"] <= 0.8
+        return clear or calm
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
     enough = (f["cells"] >= 9 and f["cells"] * max(f["size"], 8) >= 144) or f["strong"] >= 0.75
@@ -781,6 +785,11 @@ def _accept(f: dict) -> bool:
     many = f["cells"] >= 10 and f["colours"] >= 8
     large = f["size"] > 16 and f["cells"] >= 5 and f["colours"] >= 5 and inside >= 12.0
     if alone and (many or large) and f["ripple"] <= 0.3 * f["step"]:
+        return True
+    # Blocks larger than JPEG's on a lattice that steps 12 times more at its lines than between them may stand out
+    # less from what lies around (a horizon, a fur's edge): 6 times. Clean images' such lattices stepped 8 times.
+    clearer = inside >= 12.0 and f.get("around", np.inf) <= inside / 6 and f.get("border", 0.0) >= 0.6
+    if clearer and f["size"] > 12 and f["cells"] >= 5 and f["colours"] >= 4 and f["ripple"] <= 0.3 * f["step"]:
         return True
     # A mosaic of a hazy or dark area: few strong steps, but far above the calm inside of its cells, whose median
     # step may be under 2 levels (a pale wall's blocks; no clean image's calm lattice stepped over 1 level so); or

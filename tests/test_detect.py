@@ -610,6 +610,23 @@ def test_few_large_blocks_that_barely_differ(seed, box, size):
     assert (m.box, m.block_size) == (box, size)
 
 
+@pytest.mark.parametrize("seed", [0, 3, 5, 6, 7])
+def test_jpeg_two_rows_of_large_blocks_each_of_one_colour(seed):
+    # Two by two blocks of 29 px (and partial ones) after JPEG, the upper row over one even band and the lower row
+    # over another: no block steps to two neighbours, but they are calm inside and the lattice steps far more at
+    # its lines than between them, and than around the box.
+    rng = np.random.default_rng(seed)
+    image = textured_photo(rng, 220, 260).astype(float)
+    box, size = (60, 50, 76, 79), 29
+    x, y = box[:2]
+    for row, colour in enumerate(([150, 140, 110], [132, 122, 95])):
+        band = np.array(colour) + rng.normal(0, 4, (size, 2 * size, 3))
+        image[y + row * size : y + (row + 1) * size, x : x + 2 * size] = band
+    photo = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+    found = find_mosaics(jpeg(pixelate_region(photo, box=box, block_size=size), 85))
+    assert iou(match(found, box, size).box, box) >= 0.9
+
+
 def test_jpeg_few_large_blocks():
     # Three by two full blocks of 32 pixels and partial ones after JPEG: half the blocks step clearly.
     box, size = (40, 30, 127, 73), 32
@@ -810,6 +827,26 @@ def test_a_hazy_mosaic_may_step_by_less_than_two_levels():
     assert not _accept({**PALE_WALL, "step": 1.4})  # steps as small as a smooth area's own
     assert not _accept({**PALE_WALL, "ripple": 0.35})  # ripples too close to the step: texture
     assert not _accept({**PALE_WALL, "strong": 0.15})
+
+
+# A mosaic of 22-pixel blocks over a pale sky and the line of trees on the horizon below it (130 x 143 px, JPEG 85)
+# as _verify measured it: few cells step clearly, but the lattice steps 15 times more at its lines than between
+# them. The horizon steps along lines around the box too, so the lattice stands out from around it only 7 times.
+HORIZON = {"codec_grid": False, "size": 22, "constant": 30, "lossless": False, "cells": 13, "density": 1.0,
+           "strong": 0.38, "step": 0.82, "ripple": 0.11, "colours": 9, "inside": 15.14, "border": 0.76,
+           "around": 2.02}  # fmt: skip
+# The clearest such lattice of large cells on any clean corpus photo (scaled to 1024 px, JPEG 95, 85 and 75).
+CLEAN_LATTICE = {"codec_grid": False, "size": 32, "constant": 28, "lossless": False, "cells": 14, "density": 1.0,
+                 "strong": 0.0, "step": 1.01, "ripple": 0.18, "colours": 10, "inside": 8.08, "border": 0.71,
+                 "around": 2.9}  # fmt: skip
+
+
+def test_a_clear_lattice_of_large_blocks_may_stand_out_less_from_around():
+    assert _accept(HORIZON)
+    assert not _accept({**HORIZON, "around": 3.0})  # not six times clearer than around the box
+    assert not _accept({**HORIZON, "size": 12})  # blocks no larger than JPEG's 8 x 8 and a half
+    assert not _accept({**HORIZON, "ripple": 0.3})
+    assert not _accept(CLEAN_LATTICE)
 
 
 # Six exactly constant 4 x 4 cells in a clean photo saved as lossy WebP: the codec decoded a smooth area's
