@@ -801,6 +801,17 @@ def _accept(f: dict) -> bool:
         and f["colours"] >= 8
         and f["cells"] * f["size"] >= 300
     )
+    # Or dozens of cells of 20 colours or more, hardly any stepping clearly, on a lattice that steps at its lines four
+    # times more than between them (0.6 levels or more), and no more around the box than between its lines: a
+    # faint mosaic of a smooth area. Clean images' such lattices stepped a quarter of a level at their lines.
+    faint = faint or (
+        f["cells"] >= 40
+        and f["colours"] >= 20
+        and inside >= 4.0
+        and f.get("around", np.inf) <= 1.3
+        and f.get("border", 0.0) >= 0.6
+        and f["ripple"] <= 0.35 * f["step"]
+    )
     # Hundreds of cells of 50 colours or more, two in five stepping clearly, may ripple up to half their step inside
     # (elsewhere 0.35): blocks of 8-12 px off JPEG's grid put a block's corner in every JPEG block, which rings. No
     # clean image's lattice came near: those of 60 cells or more that stepped clearly as often had few colours and

@@ -849,6 +849,26 @@ def test_a_clear_lattice_of_large_blocks_may_stand_out_less_from_around():
     assert not _accept(CLEAN_LATTICE)
 
 
+# A mosaic of 9-pixel blocks over a smooth part of a photo (73 x 200 px, JPEG 85) as _verify measured it: few cells step
+# clearly and the median step is under 2 levels, but its lattice steps four times more at its lines than between
+# them, and not at all around the box. A clean photo's smooth area (JPEG 95) as it measured it: the same kind of
+# lattice, stepping a quarter of a level at its lines.
+SMOOTH_FAINT = {"codec_grid": False, "size": 9, "constant": 167, "lossless": False, "cells": 72, "density": 0.99,
+                "strong": 0.17, "step": 1.82, "ripple": 0.58, "colours": 49, "inside": 4.33, "border": 0.7,
+                "around": 0.95}  # fmt: skip
+CLEAN_SMOOTH = {"codec_grid": False, "size": 8, "constant": 240, "lossless": False, "cells": 57, "density": 1.0,
+                "strong": 0.0, "step": 0.92, "ripple": 0.16, "colours": 37, "inside": 5.0, "border": 0.25,
+                "around": 0.71}  # fmt: skip
+
+
+def test_many_cells_of_a_faint_lattice_that_stays_inside_the_box_are_a_mosaic():
+    assert _accept(SMOOTH_FAINT)
+    assert not _accept({**SMOOTH_FAINT, "around": 2.0})  # the lattice runs on around the box
+    assert not _accept({**SMOOTH_FAINT, "cells": 30, "constant": 70})
+    assert not _accept({**SMOOTH_FAINT, "ripple": 0.7})
+    assert not _accept(CLEAN_SMOOTH)
+
+
 # Six exactly constant 4 x 4 cells in a clean photo saved as lossy WebP: the codec decoded a smooth area's
 # blocks flat, and they differ clearly. On no codec's grid, or in a dozen cells, they would be a mosaic.
 WEBP_BLOCKS = {"codec_grid": True, "size": 4, "constant": 6, "lossless": True, "cells": 6, "density": 1.0,
