@@ -841,14 +841,6 @@ CLEAN_LATTICE = {"codec_grid": False, "size": 32, "constant": 28, "lossless": Fa
                  "around": 2.9}  # fmt: skip
 
 
-def test_a_clear_lattice_of_large_blocks_may_stand_out_less_from_around():
-    assert _accept(HORIZON)
-    assert not _accept({**HORIZON, "around": 3.0})  # not six times clearer than around the box
-    assert not _accept({**HORIZON, "size": 12})  # blocks no larger than JPEG's 8 x 8 and a half
-    assert not _accept({**HORIZON, "ripple": 0.3})
-    assert not _accept(CLEAN_LATTICE)
-
-
 # A mosaic of 9-pixel blocks over a smooth part of a photo (73 x 200 px, JPEG 85) as _verify measured it: few cells step
 # clearly and the median step is under 2 levels, but its lattice steps four times more at its lines than between
 # them, and not at all around the box. A clean photo's smooth area (JPEG 95) as it measured it: the same kind of
@@ -861,12 +853,21 @@ CLEAN_SMOOTH = {"codec_grid": False, "size": 8, "constant": 240, "lossless": Fal
                 "around": 0.71}  # fmt: skip
 
 
-def test_many_cells_of_a_faint_lattice_that_stays_inside_the_box_are_a_mosaic():
-    assert _accept(SMOOTH_FAINT)
-    assert not _accept({**SMOOTH_FAINT, "around": 2.0})  # the lattice runs on around the box
-    assert not _accept({**SMOOTH_FAINT, "cells": 30, "constant": 70})
-    assert not _accept({**SMOOTH_FAINT, "ripple": 0.7})
-    assert not _accept(CLEAN_SMOOTH)
+@pytest.mark.parametrize(
+    ("mosaic", "changes", "clean"),
+    [
+        # Not six times clearer than around the box; blocks no larger than JPEG's and a half; ripples too close to
+        # the step.
+        (HORIZON, [{"around": 3.0}, {"size": 12}, {"ripple": 0.3}], CLEAN_LATTICE),
+        # The lattice runs on around the box; too few cells; ripples too close to the step.
+        (SMOOTH_FAINT, [{"around": 2.0}, {"cells": 30, "constant": 70}, {"ripple": 0.7}], CLEAN_SMOOTH),
+    ],
+)
+def test_faint_lattices_pass_and_the_nearest_clean_ones_do_not(mosaic, changes, clean):
+    assert _accept(mosaic)
+    for change in changes:
+        assert not _accept({**mosaic, **change})
+    assert not _accept(clean)
 
 
 # Six exactly constant 4 x 4 cells in a clean photo saved as lossy WebP: the codec decoded a smooth area's
