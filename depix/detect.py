@@ -16,8 +16,9 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    their shared border (a smooth gradient spreads its change out). Cells vote for a box around them (the
    box with the largest sum of votes wins); a flat exterior, a wall or a white page, votes against.
 4. The box is accepted on dense, many-coloured cells with clear steps (or, after JPEG, steps far above the
-   cells' ripples, hundreds of such cells of blocks of a few pixels where a third of the cells ripple, or a
-   faint lattice that steps far more at its lines than between them inside the box and not around it;
+   cells' ripples, hundreds of such cells of blocks of a few pixels where a third of the cells ripple, four or
+   five calm large blocks on a plain lattice, or a faint lattice that steps far more at its lines than between
+   them inside the box and not around it, or less around it when it is clearer inside;
    losslessly, thousands of exactly constant pixels in blocks larger than a codec's). After JPEG
    a small learned network (trained by train/fit_cells.py on synthetic JPEG mosaics) weighs every cell up to 8
    lines around the box as a block or not, from its flatness, slope and ripples inside and the steps at its
