@@ -751,7 +751,9 @@ def _accept(f: dict) -> bool:
         clear = f["colours"] >= 4 and strong and f["step"] >= 4.0 and f["ripple"] <= 0.1 * f["step"]
         # Or blocks calm inside (ripples under a level) on a plain lattice, none of them stepping to two neighbours:
         # two rows of blocks of one colour each. Clean images' few-cell plain lattices rippled 1.7 levels or more.
-        calm = _plain_lattice(f) and f["colours"] >= 3 and f["step"] >= 4.0 and f["ripple"] <= 0.8
+        # Every cell must be calm: a coarser lattice of a mosaic (pairs of its blocks) has cells that are not.
+        calm = _plain_lattice(f) and f["density"] >= 0.9 and f["colours"] >= 3 and f["step"] >= 4.0
+        calm = calm and f["ripple"] <= 0.8
         return clear or calm
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.

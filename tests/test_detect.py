@@ -853,6 +853,17 @@ CLEAN_SMOOTH = {"codec_grid": False, "size": 8, "constant": 240, "lossless": Fal
                 "around": 0.71}  # fmt: skip
 
 
+# Two by two blocks of 29 px over an animal's cheek (76 x 79 px, JPEG 85) as _verify measured them: each row of blocks
+# is about one colour, so no block steps to two neighbours, but they are calm on a plain lattice. The calmest clean
+# lattice of so few cells on as plain a lattice (JPEG 95-75) rippled 1.7 levels.
+TWO_ROWS = {"codec_grid": False, "size": 29, "constant": 4, "lossless": False, "cells": 4, "density": 1.0,
+            "strong": 0.0, "step": 14.29, "ripple": 0.6, "colours": 4, "inside": 189.48, "border": 14.29,
+            "around": 1.42}  # fmt: skip
+CLEAN_FEW = {"codec_grid": False, "size": 24, "constant": 4, "lossless": False, "cells": 4, "density": 1.0,
+             "strong": 0.0, "step": 21.11, "ripple": 1.69, "colours": 4, "inside": 33.41, "border": 21.04,
+             "around": 1.9}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("mosaic", "changes", "clean"),
     [
@@ -861,6 +872,8 @@ CLEAN_SMOOTH = {"codec_grid": False, "size": 8, "constant": 240, "lossless": Fal
         (HORIZON, [{"around": 3.0}, {"size": 12}, {"ripple": 0.3}], CLEAN_LATTICE),
         # The lattice runs on around the box; too few cells; ripples too close to the step.
         (SMOOTH_FAINT, [{"around": 2.0}, {"cells": 30, "constant": 70}, {"ripple": 0.7}], CLEAN_SMOOTH),
+        # Not every cell calm (a mosaic's coarser lattice, pairs of its blocks); a lattice not plain; two colours.
+        (TWO_ROWS, [{"cells": 5, "density": 0.8}, {"inside": 15.0}, {"colours": 2}], CLEAN_FEW),
     ],
 )
 def test_faint_lattices_pass_and_the_nearest_clean_ones_do_not(mosaic, changes, clean):
