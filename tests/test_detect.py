@@ -829,39 +829,34 @@ def test_a_hazy_mosaic_may_step_by_less_than_two_levels():
     assert not _accept({**PALE_WALL, "strong": 0.15})
 
 
+def lossy_features(*values: float) -> dict:
+    """A lossy component off any codec's grid as _verify measures it, from its size, constant cells, cells, density,
+    strong share, step, ripple, colours, inside, border and around."""
+    keys = ["size", "constant", "cells", "density", "strong", "step", "ripple", "colours", "inside", "border", "around"]
+    return {"codec_grid": False, "lossless": False, **dict(zip(keys, values, strict=True))}
+
+
 # A mosaic of 22-pixel blocks over a pale sky and the line of trees on the horizon below it (130 x 143 px, JPEG 85)
 # as _verify measured it: few cells step clearly, but the lattice steps 15 times more at its lines than between
 # them. The horizon steps along lines around the box too, so the lattice stands out from around it only 7 times.
-HORIZON = {"codec_grid": False, "size": 22, "constant": 30, "lossless": False, "cells": 13, "density": 1.0,
-           "strong": 0.38, "step": 0.82, "ripple": 0.11, "colours": 9, "inside": 15.14, "border": 0.76,
-           "around": 2.02}  # fmt: skip
+HORIZON = lossy_features(22, 30, 13, 1.0, 0.38, 0.82, 0.11, 9, 15.14, 0.76, 2.02)
 # The clearest such lattice of large cells on any clean corpus photo (scaled to 1024 px, JPEG 95, 85 and 75).
-CLEAN_LATTICE = {"codec_grid": False, "size": 32, "constant": 28, "lossless": False, "cells": 14, "density": 1.0,
-                 "strong": 0.0, "step": 1.01, "ripple": 0.18, "colours": 10, "inside": 8.08, "border": 0.71,
-                 "around": 2.9}  # fmt: skip
+CLEAN_LATTICE = lossy_features(32, 28, 14, 1.0, 0.0, 1.01, 0.18, 10, 8.08, 0.71, 2.9)
 
 
 # A mosaic of 9-pixel blocks over a smooth part of a photo (73 x 200 px, JPEG 85) as _verify measured it: few cells step
 # clearly and the median step is under 2 levels, but its lattice steps four times more at its lines than between
 # them, and not at all around the box. A clean photo's smooth area (JPEG 95) as it measured it: the same kind of
 # lattice, stepping a quarter of a level at its lines.
-SMOOTH_FAINT = {"codec_grid": False, "size": 9, "constant": 167, "lossless": False, "cells": 72, "density": 0.99,
-                "strong": 0.17, "step": 1.82, "ripple": 0.58, "colours": 49, "inside": 4.33, "border": 0.7,
-                "around": 0.95}  # fmt: skip
-CLEAN_SMOOTH = {"codec_grid": False, "size": 8, "constant": 240, "lossless": False, "cells": 57, "density": 1.0,
-                "strong": 0.0, "step": 0.92, "ripple": 0.16, "colours": 37, "inside": 5.0, "border": 0.25,
-                "around": 0.71}  # fmt: skip
+SMOOTH_FAINT = lossy_features(9, 167, 72, 0.99, 0.17, 1.82, 0.58, 49, 4.33, 0.7, 0.95)
+CLEAN_SMOOTH = lossy_features(8, 240, 57, 1.0, 0.0, 0.92, 0.16, 37, 5.0, 0.25, 0.71)
 
 
 # Two by two blocks of 29 px over an animal's cheek (76 x 79 px, JPEG 85) as _verify measured them: each row of blocks
 # is about one colour, so no block steps to two neighbours, but they are calm on a plain lattice. The calmest clean
 # lattice of so few cells on as plain a lattice (JPEG 95-75) rippled 1.7 levels.
-TWO_ROWS = {"codec_grid": False, "size": 29, "constant": 4, "lossless": False, "cells": 4, "density": 1.0,
-            "strong": 0.0, "step": 14.29, "ripple": 0.6, "colours": 4, "inside": 189.48, "border": 14.29,
-            "around": 1.42}  # fmt: skip
-CLEAN_FEW = {"codec_grid": False, "size": 24, "constant": 4, "lossless": False, "cells": 4, "density": 1.0,
-             "strong": 0.0, "step": 21.11, "ripple": 1.69, "colours": 4, "inside": 33.41, "border": 21.04,
-             "around": 1.9}  # fmt: skip
+TWO_ROWS = lossy_features(29, 4, 4, 1.0, 0.0, 14.29, 0.6, 4, 189.48, 14.29, 1.42)
+CLEAN_FEW = lossy_features(24, 4, 4, 1.0, 0.0, 21.11, 1.69, 4, 33.41, 21.04, 1.9)
 
 
 @pytest.mark.parametrize(
