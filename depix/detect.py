@@ -752,8 +752,9 @@ def _accept(f: dict) -> bool:
         # Or blocks calm inside (ripples under a level) on a plain lattice, none of them stepping to two neighbours:
         # two rows of blocks of one colour each. Clean images' few-cell plain lattices rippled 1.7 levels or more.
         # Every cell must be calm: a coarser lattice of a mosaic (pairs of its blocks) has cells that are not.
-        calm = _plain_lattice(f) and f["density"] >= 0.9 and f["colours"] >= 3 and f["step"] >= 4.0
-        calm = calm and f["ripple"] <= 0.8
+        calm = (
+            _plain_lattice(f) and f["density"] >= 0.9 and f["colours"] >= 3 and f["step"] >= 4.0 and f["ripple"] <= 0.8
+        )
         return clear or calm
     # Small lossy finds need more proof: flat drawings (swatches, checkboxes) on a grid pass the cell tests.
     # Proof grows with the length of the block edges checked, so fewer large cells are as good as many small.
@@ -1183,7 +1184,8 @@ def _line_is_blocks(image: np.ndarray, size: int, at: int, span: tuple[int, int]
         return False  # cells that slope this much are no blocks, whatever steps an exterior edge makes on the lattice
     if all(most >= 0.85 or (flat and faint) for _, most, faint, _ in halves):
         return True
-    if typical is not None and not flat and max(h[0] for h in halves) < 0.5 and not all(h[3] for h in halves):
+    lattice = all(steps for *_, steps in halves)
+    if typical is not None and not flat and max(share for share, *_ in halves) < 0.5 and not lattice:
         return False
     return None
 
