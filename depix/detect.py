@@ -736,8 +736,10 @@ def _accept(f: dict) -> bool:
     if f["lossless"]:
         if f["codec_grid"] and f["size"] <= 8 and f["cells"] < 12:
             return False  # a lossy codec's blocks of a smooth area (WebP's 4 x 4, JPEG's 8 x 8) decode exactly flat
-        # Exactly constant cells are evidence in themselves, unless their grid is a codec's (4 x 4, 8 x 8).
-        large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not f["codec_grid"]
+        # Exactly constant cells are evidence in themselves, unless they may be a codec's blocks: 4 x 4 or 8 x 8, or
+        # on its grid larger ones in few colours (JPEG's 16 x 16 units decode flat over a smooth sky, one level apart).
+        codec_blocks = f["codec_grid"] and (f["size"] <= 8 or f["colours"] < 20)
+        large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not codec_blocks
         # Two by two blocks: four colours and four clear steps between them.
         few = f["cells"] == 4 and f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 2.0
         # Blocks larger than any codec's: a few thousand exactly constant pixels in cells of several colours are
@@ -745,6 +747,12 @@ def _accept(f: dict) -> bool:
         area = f["constant"] * f["size"] ** 2
         big = f["size"] > 16 and area >= 3000 and f["density"] >= 0.97 and f["colours"] >= min(f["cells"], 5)
         return f["density"] >= 0.9 and (clear or large or few or big)
+    # A faint lattice (no cell steps clearly, the median step is under 2 levels) over short edges, or of few cells
+    # whose steps fall between the lattice lines too: the banding of a large photo's smooth gradients (runs of one
+    # level, a few pixels wide, some of them upscaled) makes such lattices by chance.
+    dim = f["strong"] < 0.2 and f["step"] < 2.0
+    if dim and (f["cells"] * f["size"] < 150 or (f["cells"] < 20 and f.get("off_share", 0.0) > 0.15)):
+        return False
     if f["cells"] <= 5:  # two by two large blocks after JPEG (and a cell beside them): calm, of several colours,
         # with steps far above the ripples. Half of them may step less than STRONG where the lattice is plain.
         strong = f["strong"] == 1.0 or (_plain_lattice(f) and f["strong"] >= 0.5)
@@ -762,7 +770,9 @@ def _accept(f: dict) -> bool:
     # A dozen cells or fewer need lattice lines that step far more than the rest of the box: a texture of bumps
     # about a block apart (a lizard's scales) steps clearly at some lines, but between them too.
     enough = enough and (f["cells"] > 12 or f.get("inside", np.inf) >= 8.0)
-    if f["density"] >= 0.75 and clear and enough and f["ripple"] <= 0.35 * f["step"]:
+    # On JPEG's grid its own 8 x 8 blocks step at the lattice lines: most cells must be calm there.
+    dense = f["density"] >= (0.9 if f["codec_grid"] and f["size"] >= 8 else 0.75)
+    if dense and clear and enough and f["ripple"] <= 0.35 * f["step"]:
         return True
     # Blocks of a few pixels after JPEG: a third of the cells ripple too much to pass as calm, but hundreds of
     # cells that step clearly, far above the ripples inside, make no texture's lattice.
@@ -837,7 +847,8 @@ def _lattice_contrast(luma: np.ndarray, size: int, edges: tuple[int, int, int, i
     """How a lattice steps at its lines compared with between them: inside a box of full cells and around it.
 
     inside: the median step at the lattice lines over the median step between them; border: that median step;
-    around: the same ratio over a ring two cells wide around the box (infinite when no ring fits in the image).
+    off_share: the share of steps between the lines that reach half of it; around: the ratio inside measures, over
+    a ring two cells wide around the box (infinite when no ring fits in the image).
     """
     x0, y0, x1, y1 = edges
     h, w = luma.shape
@@ -848,6 +859,7 @@ def _lattice_contrast(luma: np.ndarray, size: int, edges: tuple[int, int, int, i
         ring.append(_border_steps(luma, size, (rx0, ry0, min(rx1, w), min(ry1, h))))
     on, off = _border_steps(luma, size, edges)
     out = {"inside": float(np.median(on) / (np.median(off) + 0.05)), "border": float(np.median(on)), "around": np.inf}
+    out["off_share"] = float(np.mean(off >= 0.5 * np.median(on)))
     around = [part for part in ring if part[0].size and part[1].size]
     if around:
         ring_on, ring_off = (np.concatenate([part[i] for part in around]) for i in (0, 1))

@@ -134,6 +134,18 @@ def test_sampled_mosaic(photos):
     assert m.box == (x, y, w, h) and m.block_size == 7
 
 
+@pytest.mark.parametrize(("seed", "box"), [(0, (48, 32, 192, 160)), (1, (52, 36, 160, 128))])
+def test_lossless_blocks_of_16_on_a_codec_grid_over_a_smooth_area(seed, box):
+    # The grid starts on JPEG's (or WebP's) and the blocks step by a level or two: exactly constant 16 x 16 cells
+    # in many colours are a mosaic all the same (a codec's flat blocks are 4 x 4 or 8 x 8).
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:240, 0:320]
+    luma = 90 + 0.08 * x + 0.05 * y + rng.normal(0, 2, x.shape)
+    photo = np.clip(np.round(np.stack([luma, 0.9 * luma + 10, 0.8 * luma + 20], -1)), 0, 255).astype(np.uint8)
+    (m,) = find_mosaics(pixelate_region(Image.fromarray(photo), box=box, block_size=16))
+    assert m.box == box and m.block_size == 16
+
+
 @pytest.mark.parametrize(("seed", "quality"), [(4, None), (6, 85), (9, 85)])
 def test_small_box_of_large_blocks(seed, quality):
     # 76 x 86 pixels of 29-pixel blocks: two by two full blocks and partial blocks on two sides.
@@ -878,6 +890,38 @@ def test_faint_lattices_pass_and_the_nearest_clean_ones_do_not(mosaic, changes, 
     assert not _accept(clean)
 
 
+# Faint lattices of clean large photos at their own size (1885 x 1060 px and over) as _verify measured them: a
+# smooth backdrop's banding (runs of one level, a few pixels wide, partly upscaled) lines up with a lattice of
+# 14-16 px over a few cells (a photo stored losslessly), or over more cells, stepping between its lines too (one
+# in five of those steps reaches half the lattice's, JPEG 85). A mosaic of 18-pixel blocks over a calm area (JPEG
+# 85), as faint, spans longer edges and steps at its lines only.
+BANDS_FEW = lossy_features(14, 12, 8, 1.0, 0.0, 0.89, 0.16, 7, 20.39, 1.02, 0.87)
+BANDS_BETWEEN = {**lossy_features(16, 16, 11, 1.0, 0.0, 1.0, 0.14, 7, 15.0, 0.75, 2.1), "off_share": 0.22}
+CALM_BLOCKS = {**lossy_features(18, 30, 11, 1.0, 0.0, 0.89, 0.11, 6, 15.56, 0.78, 2.1), "off_share": 0.1}
+
+
+def test_a_faint_lattice_needs_long_edges_and_steps_at_its_lines_only():
+    assert _accept(CALM_BLOCKS)
+    assert not _accept({**CALM_BLOCKS, "cells": 8, "constant": 22})  # 144 px of edges
+    assert not _accept({**CALM_BLOCKS, "off_share": 0.2})
+    assert _accept({**CALM_BLOCKS, "off_share": 0.2, "strong": 0.3})  # some cells step clearly: not faint
+    assert not _accept(BANDS_FEW)
+    assert not _accept(BANDS_BETWEEN)
+
+
+# JPEG's own 8 x 8 blocks over a clean large photo's smooth area (JPEG 85) as _verify measured them: on JPEG's grid,
+# stepping clearly, but one cell in five not calm. Off that grid, or all but one in ten calm, they would be a mosaic.
+JPEG_BLOCKS = {"codec_grid": True, "size": 8, "constant": 56, "lossless": False, "cells": 42, "density": 0.78,
+               "strong": 0.45, "step": 3.25, "ripple": 0.91, "colours": 30, "inside": 2.73, "border": 1.5,
+               "around": 2.04, "off_share": 0.36}  # fmt: skip
+
+
+def test_on_jpeg_grid_most_cells_must_be_calm():
+    assert not _accept(JPEG_BLOCKS)
+    assert _accept({**JPEG_BLOCKS, "codec_grid": False})
+    assert _accept({**JPEG_BLOCKS, "density": 0.9})
+
+
 # Six exactly constant 4 x 4 cells in a clean photo saved as lossy WebP: the codec decoded a smooth area's
 # blocks flat, and they differ clearly. On no codec's grid, or in a dozen cells, they would be a mosaic.
 WEBP_BLOCKS = {"codec_grid": True, "size": 4, "constant": 6, "lossless": True, "cells": 6, "density": 1.0,
@@ -888,6 +932,19 @@ def test_a_few_flat_cells_on_a_codec_grid_are_no_mosaic():
     assert not _accept(WEBP_BLOCKS)
     assert _accept({**WEBP_BLOCKS, "codec_grid": False})
     assert _accept({**WEBP_BLOCKS, "cells": 12, "constant": 12})
+
+
+# Exactly constant 16 x 16 cells of a clean large photo at its own size (a JPEG source, stored losslessly): JPEG's
+# units decoded flat over a smooth sky, on its grid, a level or less apart, in ten colours. In twice as many colours
+# they would be a mosaic (one over a smooth area steps as little).
+JPEG_UNITS = {"codec_grid": True, "size": 16, "constant": 105, "lossless": True, "cells": 22, "density": 0.97,
+              "strong": 0.0, "step": 0.82, "ripple": 0.0, "colours": 10}  # fmt: skip
+
+
+def test_flat_units_of_a_jpeg_sky_are_no_mosaic():
+    assert not _accept(JPEG_UNITS)
+    assert _accept({**JPEG_UNITS, "colours": 20})
+    assert _accept({**JPEG_UNITS, "codec_grid": False})
 
 
 # Ten cells of 16 px over a lizard's scales in a clean photo (a JPEG source at its own size): the bumps lie about
