@@ -563,18 +563,18 @@ def _verify(
         window = tuple(grown)
     consistent, keep, evidence, lossless = grid["consistent"], grid["keep"], grid["evidence"], grid["lossless"]
     shape = cells.spread.shape
-    out = []
-    for r0, r1, c0, c1 in boxes:
+
+    def measure(r0: int, r1: int, c0: int, c1: int) -> tuple[dict, tuple, int] | None:
+        """A box of cells' features, its edges (x0, y0, x1, y1) and its count of kept cells (None: too few)."""
         part = np.zeros(shape, bool)
         part[r0:r1, c0:c1] = keep[r0:r1, c0:c1]
         count = np.count_nonzero(part)
         # A small box of large blocks (76 x 86 pixels of 29-pixel blocks) has four full cells, or five where a
         # calm cell outside joins them after JPEG. Such a box is a mosaic only with partial blocks on two sides
         # or, after JPEG, a plain lattice (checked below).
-        tiny = count < 6
         few = count == 4 or (count == 5 and not lossless)
-        if (tiny and not (few and size >= 16)) or r1 - r0 < 2 or c1 - c0 < 2:
-            continue
+        if (count < 6 and not (few and size >= 16)) or r1 - r0 < 2 or c1 - c0 < 2:
+            return None
         steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
         features = {
             "codec_grid": _codec_grid(size, cells.x0, cells.y0),
@@ -593,19 +593,45 @@ def _verify(
         edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
         if not lossless and size >= 6:
             features.update(_lattice_contrast(luma, size, edges))
-        if not _accept(features):
+        return features, edges, count
+
+    out = []
+    for r0, r1, c0, c1 in boxes:
+        measured = measure(r0, r1, c0, c1)
+        if measured is not None and not lossless and measured[2] >= 30 and not _accept(measured[0]):
+            # After JPEG a mosaic amid a smooth area joins the area's calm cells in one large box, too faint as a
+            # whole to pass. The box of at least 20 cells that the learned verdict finds most likely blocks inside
+            # it is judged on its own.
+            carved, measured = _carved(values, luma, size, measured[1]), None
+            if carved is not None:
+                measured = measure(r0 + carved[0], r0 + carved[1], c0 + carved[2], c0 + carved[3])
+                measured = measured if measured is not None and measured[2] >= 20 else None
+        if measured is None or not _accept(measured[0]):
             continue
+        features, edges, count = measured
+        bx, by = edges[:2]
         if not lossless:
             edges = _lossy_refine(luma, size, _learned_extent(values, luma, size, edges))
             bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
         # Flat panes or tiles end at their grid lines: partial blocks beyond the full cells are part of the proof.
         partial = min(box[2], box[3]) - 2 * size
-        if tiny and partial < 0.5 * size and not (partial > 0 and _plain_lattice(features)):
+        if count < 6 and partial < 0.5 * size and not (partial > 0 and _plain_lattice(features)):
             continue
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
     return out
+
+
+def _carved(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int] | None:
+    """The box of cells (r0, r1, c0, c1) inside a lossy box of full cells that the learned verdict finds most likely
+    blocks, when it is a clearly smaller part (None otherwise)."""
+    x0, y0, x1, y1 = edges
+    rows, cols = (y1 - y0) // size, (x1 - x0) // size
+    _, (r0, r1, c0, c1) = _best_rectangle(_cell_evidence(cell_features(values, luma, size, x0, y0, rows, cols)))
+    if r1 - r0 < 2 or c1 - c0 < 2 or (r1 - r0) * (c1 - c0) > 0.8 * rows * cols:
+        return None
+    return r0, r1, c0, c1
 
 
 def _grid(

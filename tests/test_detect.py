@@ -15,6 +15,7 @@ from depix.detect import (
     MAX_CODEC_CANDIDATES,
     Mosaic,
     _accept,
+    _carved,
     _codec_grid,
     _edge_votes,
     _lattices,
@@ -23,6 +24,7 @@ from depix.detect import (
     _merged,
     _refine_side,
     find_mosaics,
+    planes_and_luma,
 )
 from depix.model import DepixNet, ModelConfig
 from tests.conftest import smooth_photo
@@ -366,6 +368,22 @@ def test_jpeg_calm_middle_of_a_mosaic_between_two_lines_of_blocks(seed):
     box, size = (60, 60, 190, 210), 10
     (m,) = find_mosaics(jpeg(pixelate_region(ridge_and_hill(seed), box=box, block_size=size), 85))
     assert m.block_size == size and max(abs(a - b) for a, b in zip(m.box, box, strict=True)) <= 2, m
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_jpeg_mosaic_is_carved_out_of_a_calm_area_around_it(seed):
+    # A mosaic over a textured object amid a smooth backdrop, after JPEG: out of the lattice's cells over the
+    # whole image, the learned verdict's most likely box is the mosaic's full cells.
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:340, 0:408]
+    luma = 120 + 0.05 * x + 0.03 * y + 3 * np.sin(x / 40) * np.cos(y / 50)
+    texture = ndimage.gaussian_filter(rng.normal(0, 1, x.shape), 4) * 120
+    inside = (x - 204) ** 2 / 90**2 + (y - 170) ** 2 / 80**2 < 1
+    luma = luma + np.where(inside, texture, 0)
+    photo = np.clip(np.round(np.stack([luma, 0.9 * luma + 10, 0.8 * luma + 20], -1)), 0, 255).astype(np.uint8)
+    box, size = (119, 102, 170, 136), 17
+    values, luma = planes_and_luma(jpeg(pixelate_region(Image.fromarray(photo), box=box, block_size=size), 85))
+    assert _carved(values, luma, size, (0, 0, 24 * size, 20 * size)) == (6, 14, 7, 17)
 
 
 @pytest.mark.parametrize(("photo", "size"), [("moose.jpg", 3), ("moose.jpg", 4), ("cat.jpg", 4), (None, 3)])
