@@ -598,21 +598,23 @@ def _verify(
     out = []
     for r0, r1, c0, c1 in boxes:
         measured = measure(r0, r1, c0, c1)
-        if measured is not None and not lossless and measured[2] >= 30 and not _accept(measured[0]):
+        if measured is None:
+            continue
+        features, edges, count = measured
+        if not _accept(features):
             # After JPEG a mosaic amid a smooth area joins the area's calm cells in one large box, too faint as a
             # whole to pass. The box of at least 20 cells that the learned verdict finds most likely blocks inside
             # it is judged on its own.
-            carved, measured = _carved(values, luma, size, measured[1]), None
-            if carved is not None:
-                measured = measure(r0 + carved[0], r0 + carved[1], c0 + carved[2], c0 + carved[3])
-                measured = measured if measured is not None and measured[2] >= 20 else None
-        if measured is None or not _accept(measured[0]):
-            continue
-        features, edges, count = measured
-        bx, by = edges[:2]
+            carved = _carved(values, luma, size, edges) if not lossless and count >= 30 else None
+            if carved is None:
+                continue
+            measured = measure(r0 + carved[0], r0 + carved[1], c0 + carved[2], c0 + carved[3])
+            if measured is None or measured[2] < 20 or not _accept(measured[0]):
+                continue
+            features, edges, count = measured
         if not lossless:
             edges = _lossy_refine(luma, size, _learned_extent(values, luma, size, edges))
-            bx, by = edges[:2]
+        bx, by = edges[:2]
         box = _with_partial_blocks(values, luma, size, edges, lossless)
         # Flat panes or tiles end at their grid lines: partial blocks beyond the full cells are part of the proof.
         partial = min(box[2], box[3]) - 2 * size

@@ -136,6 +136,12 @@ def test_sampled_mosaic(photos):
     assert m.box == (x, y, w, h) and m.block_size == 7
 
 
+def tinted(luma: np.ndarray) -> Image.Image:
+    """An RGB photo of a luma field: green and blue follow it, a little weaker."""
+    rgb = np.stack([luma, 0.9 * luma + 10, 0.8 * luma + 20], -1)
+    return Image.fromarray(np.clip(np.round(rgb), 0, 255).astype(np.uint8))
+
+
 @pytest.mark.parametrize(("seed", "box"), [(0, (48, 32, 192, 160)), (1, (52, 36, 160, 128))])
 def test_lossless_blocks_of_16_on_a_codec_grid_over_a_smooth_area(seed, box):
     # The grid starts on JPEG's (or WebP's) and the blocks step by a level or two: exactly constant 16 x 16 cells
@@ -143,8 +149,7 @@ def test_lossless_blocks_of_16_on_a_codec_grid_over_a_smooth_area(seed, box):
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:240, 0:320]
     luma = 90 + 0.08 * x + 0.05 * y + rng.normal(0, 2, x.shape)
-    photo = np.clip(np.round(np.stack([luma, 0.9 * luma + 10, 0.8 * luma + 20], -1)), 0, 255).astype(np.uint8)
-    (m,) = find_mosaics(pixelate_region(Image.fromarray(photo), box=box, block_size=16))
+    (m,) = find_mosaics(pixelate_region(tinted(luma), box=box, block_size=16))
     assert m.box == box and m.block_size == 16
 
 
@@ -380,9 +385,8 @@ def test_jpeg_mosaic_is_carved_out_of_a_calm_area_around_it(seed):
     texture = ndimage.gaussian_filter(rng.normal(0, 1, x.shape), 4) * 120
     inside = (x - 204) ** 2 / 90**2 + (y - 170) ** 2 / 80**2 < 1
     luma = luma + np.where(inside, texture, 0)
-    photo = np.clip(np.round(np.stack([luma, 0.9 * luma + 10, 0.8 * luma + 20], -1)), 0, 255).astype(np.uint8)
     box, size = (119, 102, 170, 136), 17
-    values, luma = planes_and_luma(jpeg(pixelate_region(Image.fromarray(photo), box=box, block_size=size), 85))
+    values, luma = planes_and_luma(jpeg(pixelate_region(tinted(luma), box=box, block_size=size), 85))
     assert _carved(values, luma, size, (0, 0, 24 * size, 20 * size)) == (6, 14, 7, 17)
 
 
