@@ -577,7 +577,7 @@ def _verify(
             return None
         steps = np.concatenate([cells.right[part[:, 1:] & part[:, :-1]], cells.down[part[1:] & part[:-1]]])
         features = {
-            "codec_grid": _codec_grid(size, cells.x0, cells.y0),
+            "codec_grid": _codec_grid(size, cells.x0, cells.y0, exact=lossless),
             "size": size,
             "constant": int(np.count_nonzero(consistent[r0:r1, c0:c1])),
             "lossless": lossless,
@@ -748,9 +748,16 @@ def _boxes(grid: dict) -> list[tuple[int, int, int, int]]:
     return boxes
 
 
-def _codec_grid(size: int, x0: int, y0: int) -> bool:
-    """Whether a lattice could be a codec's own: JPEG's 8 x 8 blocks (and their multiples), WebP's 4 x 4."""
-    return size == 4 or _jpeg_grid(size, x0, y0) or (size in (8, 16) and (x0 | y0) % 4 == 0)
+def _codec_grid(size: int, x0: int, y0: int, exact: bool = False) -> bool:
+    """Whether a lattice could be a codec's own: JPEG's 8 x 8 blocks (and their multiples), WebP's 4 x 4.
+
+    After lossy compression any lattice of 4 px may be: JPEG keeps colour at half resolution, so pixels come in
+    pairs, and over a smooth area the pairs line up into cells of 4. Exactly constant cells (exact) of 4 px come
+    from WebP's blocks only, which start at multiples of 4.
+    """
+    if size == 4 and not exact:
+        return True
+    return _jpeg_grid(size, x0, y0) or (size in (4, 8, 16) and (x0 | y0) % 4 == 0)
 
 
 def _jpeg_grid(size: int, x0: int, y0: int) -> bool:

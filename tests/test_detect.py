@@ -153,6 +153,16 @@ def test_lossless_blocks_of_16_on_a_codec_grid_over_a_smooth_area(seed, box):
     assert m.box == box and m.block_size == 16
 
 
+@pytest.mark.parametrize(("seed", "box"), [(2, (50, 34, 188, 120)), (3, (81, 47, 150, 101))])
+def test_lossless_blocks_of_4_off_a_codec_grid_over_a_smooth_area(seed, box):
+    # Exactly constant 4 x 4 cells that step by about a level, on a grid that no codec's blocks start on.
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:200, 0:300]
+    luma = 120 + 0.08 * x - 0.05 * y + rng.normal(0, 2, x.shape)
+    (m,) = find_mosaics(pixelate_region(tinted(luma), box=box, block_size=4))
+    assert m.box == box and m.block_size == 4
+
+
 @pytest.mark.parametrize(("seed", "quality"), [(4, None), (6, 85), (9, 85)])
 def test_small_box_of_large_blocks(seed, quality):
     # 76 x 86 pixels of 29-pixel blocks: two by two full blocks and partial blocks on two sides.
