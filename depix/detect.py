@@ -1277,7 +1277,41 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
     rough = still < limit and ripples[still + 1 : still + 3].mean() >= 2.0 * calm
     if width < still and rough and steps[1 : still + 1].mean() >= ripples[1 : still + 1].mean():
         width = still
-    return width
+    # The same calm judged against the full blocks' calm and the roughness further out, needing no steps at all.
+    wide = _calm_width(luma, size, lo, rows, edge, direction, limit)
+    return width if wide is None else max(width, wide)
+
+
+def _calm_width(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int | None:
+    """How far the columns beyond a cell edge stay about as calm as the blocks inside, up to where the exterior's
+    roughness begins (None: the 8 columns past the widest partial block are not clearly rougher than the blocks).
+
+    A column's roughness is its change along the edge (between the lattice lines) plus its change from the column
+    before it. A partial block is flat like the full ones; JPEG rings in the last few columns before a rough exterior,
+    so the width ends where roughness reaches halfway to the exterior's.
+    """
+    inside = min(size, edge if direction > 0 else luma.shape[1] - edge)
+    reach = min(limit + 8, luma.shape[1] - edge if direction > 0 else edge)
+    if reach < limit + 4 or inside < 4:
+        return None
+    cols = edge + direction * np.arange(-inside, reach) - (0 if direction > 0 else 1)
+    strip = luma[lo : lo + rows * size, cols]
+    d = np.abs(np.diff(strip, axis=0))
+    ripples = d[(np.arange(d.shape[0]) + 1) % size != 0].mean(axis=0)
+    rough = ripples.copy()
+    rough[1:] += np.abs(np.diff(strip, axis=1)).mean(axis=0)
+    rough[inside] = 2 * ripples[inside]  # the step across the edge is the lattice's, no roughness
+    blocks = float(np.median(rough[1 : inside - 1]))
+    beyond = rough[inside:]
+    exterior = float(np.median(beyond[limit : limit + 8]))  # past any partial block
+    if exterior < 4.0 * blocks + 0.5:
+        return None
+    high = beyond[: limit + 1] >= (blocks + exterior) / 2
+    width = int(np.argmax(high)) if high.any() else limit
+    calm = np.median(beyond[:width]) if width else blocks
+    # Not as calm: an exterior that grows rougher further out; far calmer: a flat exterior (a page, a backdrop) that
+    # JPEG leaves smoother than any block, ringing next to the others.
+    return width if 0.1 * blocks <= calm <= 2.0 * blocks + 0.3 else None
 
 
 def _best_rectangle(vote: np.ndarray) -> tuple[float, tuple[int, int, int, int]]:

@@ -731,6 +731,18 @@ def test_jpeg_partial_row_of_one_colour_over_texture(seed):
     assert m.block_size == size and iou(m.box, box) >= 0.9
 
 
+@pytest.mark.parametrize(("seed", "part"), [(0, 21), (6, 16), (11, 11)])
+def test_jpeg_partial_column_of_one_colour_beside_texture(seed, part):
+    # Two rows of blocks; the partial column lies over an even band, so its blocks do not step between each other,
+    # and right beyond it the texture starts: the partial blocks end where the calm ends.
+    size = 26
+    box = (40, 50, 3 * size + part, 2 * size + 10)
+    image = textured_photo(np.random.default_rng(seed), 200, 240)
+    image[:, box[0] + 3 * size : box[0] + box[2]] = (120, 130, 145)
+    (m,) = find_mosaics(jpeg(pixelate_region(Image.fromarray(image), box=box, block_size=size), 85))
+    assert m.block_size == size and iou(m.box, box) >= 0.97
+
+
 def test_blocks_in_equal_pairs_over_a_flat_band_stay_one_mosaic():
     # The left part of a wide mosaic of 10-pixel blocks lies over a flat band whose level changes every 20 pixels:
     # there its blocks come in equal pairs, a lattice of 20 of its own. Side by side with the same rows, the two
