@@ -1299,12 +1299,15 @@ def _calm_width(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, dire
     d = np.abs(np.diff(strip, axis=0))
     ripples = d[(np.arange(d.shape[0]) + 1) % size != 0].mean(axis=0)
     rough = ripples.copy()
-    rough[1:] += np.abs(np.diff(strip, axis=1)).mean(axis=0)
+    changes = np.abs(np.diff(strip, axis=1)).mean(axis=0)
+    rough[1:] += changes
     rough[inside] = 2 * ripples[inside]  # the step across the edge is the lattice's, no roughness
     blocks = float(np.median(rough[1 : inside - 1]))
     beyond = rough[inside:]
     exterior = float(np.median(beyond[limit : limit + 8]))  # past any partial block
-    if exterior < 4.0 * blocks + 0.5:
+    # Without a step from the full blocks into the first column beyond, nothing tells a partial block from an
+    # exterior as calm as the blocks (a page's white beyond a row of white blocks over the margin).
+    if exterior < 4.0 * blocks + 0.5 or changes[inside - 1] < blocks + 0.5:
         return None
     high = beyond[: limit + 1] >= (blocks + exterior) / 2
     width = int(np.argmax(high)) if high.any() else limit
