@@ -768,6 +768,10 @@ def _jpeg_grid(size: int, x0: int, y0: int) -> bool:
 def _accept(f: dict) -> bool:
     """Whether a lattice component is a mosaic: dense, many colours, clear steps between cells."""
     clear = f["strong"] >= 0.4 and f["step"] >= 2.0 and f["colours"] >= 5
+    # A faint lattice (no cell steps clearly, the median step is under 2 levels) over short edges: the banding of a
+    # smooth gradient (runs of one level, a few pixels wide) makes such lattices by chance, lossless or not.
+    dim = f["strong"] < 0.2 and f["step"] < 2.0
+    short = f["cells"] * f["size"] < 150
     if f["lossless"]:
         if f["codec_grid"] and f["size"] <= 8 and f["cells"] < 12:
             return False  # a lossy codec's blocks of a smooth area (WebP's 4 x 4, JPEG's 8 x 8) decode exactly flat
@@ -775,6 +779,7 @@ def _accept(f: dict) -> bool:
         # on its grid larger ones in few colours (JPEG's 16 x 16 units decode flat over a smooth sky, one level apart).
         codec_blocks = f["codec_grid"] and (f["size"] <= 8 or f["colours"] < 20)
         large = f["constant"] >= 30 and f["colours"] >= 10 and f["density"] >= 0.97 and not codec_blocks
+        large = large and not (dim and short)
         # Two by two blocks: four colours and four clear steps between them.
         few = f["cells"] == 4 and f["colours"] == 4 and f["strong"] == 1.0 and f["step"] >= 2.0
         # Blocks larger than any codec's: a few thousand exactly constant pixels in cells of several colours are
@@ -782,11 +787,9 @@ def _accept(f: dict) -> bool:
         area = f["constant"] * f["size"] ** 2
         big = f["size"] > 16 and area >= 3000 and f["density"] >= 0.97 and f["colours"] >= min(f["cells"], 5)
         return f["density"] >= 0.9 and (clear or large or few or big)
-    # A faint lattice (no cell steps clearly, the median step is under 2 levels) over short edges, or of few cells
-    # whose steps fall between the lattice lines too: the banding of a large photo's smooth gradients (runs of one
-    # level, a few pixels wide, some of them upscaled) makes such lattices by chance.
-    dim = f["strong"] < 0.2 and f["step"] < 2.0
-    if dim and (f["cells"] * f["size"] < 150 or (f["cells"] < 20 and f.get("off_share", 0.0) > 0.15)):
+    # After JPEG also a faint lattice of few cells whose steps fall between the lattice lines too (banding, some of
+    # it upscaled).
+    if dim and (short or (f["cells"] < 20 and f.get("off_share", 0.0) > 0.15)):
         return False
     if f["cells"] <= 5:  # two by two large blocks after JPEG (and a cell beside them): calm, of several colours,
         # with steps far above the ripples. Half of them may step less than STRONG where the lattice is plain.

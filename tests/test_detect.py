@@ -955,6 +955,18 @@ def test_a_faint_lattice_needs_long_edges_and_steps_at_its_lines_only():
     assert not _accept(BANDS_BETWEEN)
 
 
+# A lossless clean photo's smooth gradient (rows one level apart every 4 px) as _verify measured it: exactly constant
+# 4 px cells off the codec grid, 19 of them in a strip three cells wide.
+LOSSLESS_BANDS = {"codec_grid": False, "size": 4, "constant": 46, "lossless": True, "cells": 19, "density": 1.0,
+                  "strong": 0.0, "step": 1.0, "ripple": 0.0, "colours": 13}  # fmt: skip
+
+
+def test_a_faint_lossless_lattice_needs_long_edges():
+    assert not _accept(LOSSLESS_BANDS)  # 76 px of edges
+    assert _accept({**LOSSLESS_BANDS, "cells": 40})
+    assert _accept({**LOSSLESS_BANDS, "strong": 0.3})  # some cells step clearly: not faint
+
+
 # JPEG's own 8 x 8 blocks over a clean large photo's smooth area (JPEG 85) as _verify measured them: on JPEG's grid,
 # stepping clearly, but one cell in five not calm. Off that grid, or all but one in ten calm, they would be a mosaic.
 JPEG_BLOCKS = {"codec_grid": True, "size": 8, "constant": 56, "lossless": False, "cells": 42, "density": 0.78,
