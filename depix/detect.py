@@ -1254,9 +1254,7 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
     if rows < 2:
         return 0
     cols = edge + direction * np.arange(-1, limit) - (0 if direction > 0 else 1)  # one column inside, then out
-    d = np.abs(np.diff(luma[lo : lo + rows * size, cols], axis=0))
-    on_line = (np.arange(d.shape[0]) + 1) % size == 0
-    steps, ripples = d[on_line].mean(axis=0), d[~on_line].mean(axis=0)
+    steps, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)
     # Ripples spill a few pixels out of the blocks after JPEG, weaker than the blocks' own steps; the partial
     # blocks' own steps can be weaker too (their means differ less), but then stand far above their ripples.
     clear = (steps >= 0.5 * steps[0]) | (steps >= 3.0 * ripples + 0.5)
@@ -1298,11 +1296,9 @@ def _calm_width(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, dire
     if reach < limit + 4 or inside < 4:
         return None
     cols = edge + direction * np.arange(-inside, reach) - (0 if direction > 0 else 1)
-    strip = luma[lo : lo + rows * size, cols]
-    d = np.abs(np.diff(strip, axis=0))
-    ripples = d[(np.arange(d.shape[0]) + 1) % size != 0].mean(axis=0)
+    _, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)  # the caller has two rows of blocks or more
     rough = ripples.copy()
-    changes = np.abs(np.diff(strip, axis=1)).mean(axis=0)
+    changes = np.abs(np.diff(luma[lo : lo + rows * size, cols], axis=1)).mean(axis=0)
     rough[1:] += changes
     rough[inside] = 2 * ripples[inside]  # the step across the edge is the lattice's, no roughness
     blocks = float(np.median(rough[1 : inside - 1]))
