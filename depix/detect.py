@@ -29,9 +29,11 @@ A mosaic leaves block edges: steps that are flat on both sides and run straight 
    along it, or its cells are flat inside where a smooth exterior slopes; lines that fail are cut (not while the
    whole line's lattice still steps well above its ripples: dim blocks), lines beyond
    that pass join. Then the box is grown
-   by the partial blocks cut at its border (after JPEG: as far as the lattice steps, or as the blocks' calm
-   lasts before a textured exterior). Pieces of one lattice within a block of each other are one mosaic
-   (small blocks after JPEG pass the cell tests in patches).
+   by the partial blocks cut at its border (after JPEG: the median width by a second small learned network,
+   trained by train/fit_partials.py, that scores each column beyond the edge from its steps, calm and drift
+   against the blocks' and the exterior's; or as far as the blocks' calm lasts before a textured exterior).
+   Pieces of one lattice within a block of each other are one mosaic (small blocks after JPEG pass the cell tests
+   in patches).
 A whole image upscaled by nearest neighbour (k x k constant cells from the origin) is first brought back to
 its own pixels. A mosaic over a flat area leaves no trace there: its box can only cover what shows.
 """
@@ -60,6 +62,7 @@ UPSCALES = (4, 3, 2)  # whole-image nearest upscaling factors undone before dete
 SLOPE = 0.6  # the most a mosaic cell's inside slopes after JPEG (mean of one half minus the other, 0..255)
 STRONG = 3.0  # a mean luma step (0..255) across a cell's borders that counts as evidence of block edges
 CELL_MODEL = Path(__file__).with_name("cell_model.json")  # weights of the learned cell verdict (train/fit_cells.py)
+PARTIAL_MODEL = Path(__file__).with_name("partial_model.json")  # the learned partial width's (train/fit_partials.py)
 REACH = 8  # lines of cells beyond a lossy box that the learned verdict may take in at a time
 GROWTH = 16  # the most times it does (a patch of small blocks that passed the cell tests grows to the mosaic)
 
@@ -1246,41 +1249,29 @@ def _faint_lattice(steps: np.ndarray, ripples: np.ndarray) -> bool:
 
 
 def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int:
-    """Partial block width after lossy compression: how far the steps between rows of blocks go on.
-
-    Inside the blocks, columns step where one row of blocks meets the next and stay calm in between; outside,
-    nothing marks those lines. Compared over the whole box this holds up when single values drown in ripples.
-    """
+    """Partial block width after lossy compression, as the learned verdict weighs the columns beyond the edge."""
     if rows < 2:
         return 0
-    cols = edge + direction * np.arange(-1, limit) - (0 if direction > 0 else 1)  # one column inside, then out
-    steps, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)
-    # Ripples spill a few pixels out of the blocks after JPEG, weaker than the blocks' own steps; the partial
-    # blocks' own steps can be weaker too (their means differ less), but then stand far above their ripples.
-    clear = (steps >= 0.5 * steps[0]) | (steps >= 3.0 * ripples + 0.5)
-    marked = (steps >= 2.0 * ripples + 0.5) & clear
-    if not marked[0]:
-        # The last blocks inside may not step between rows (one colour along the edge) while the partial blocks
-        # still do: then only steps far above the ripples count.
-        marked = steps >= 3.0 * ripples + 0.5
-    # A column or two of stronger ripples may interrupt the marked columns, when at least three more follow.
-    width, run = 0, 0
-    for index, mark in enumerate(marked[1:], start=1):
-        run = run + 1 if mark else 0
-        if mark and (index - run == width or (run >= 3 and index - run - width <= 2)):
-            width = index
-        elif not mark and index - width > 5:
-            break
-    # Partial blocks of about one colour along the edge hardly step, but stay as calm as the blocks inside: where
-    # that calm ends in a textured exterior, so do they (to within JPEG's 8 x 8 block, which rings across it).
-    calm = 1.5 * ripples[0] + 0.1
-    still = int(np.argmin(ripples[1:] <= calm)) if (ripples[1:] > calm).any() else limit  # calm columns outside
-    rough = still < limit and ripples[still + 1 : still + 3].mean() >= 2.0 * calm
-    if width < still and rough and steps[1 : still + 1].mean() >= ripples[1 : still + 1].mean():
-        width = still
-    # The same calm judged against the full blocks' calm and the roughness further out, needing no steps at all.
+    p = _partial_model()
+    x = (partial_features(luma, size, lo, rows, edge, direction, limit) - p["mean"]) / p["std"]
+    width = partial_width(np.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"])
+    # Partial blocks of one colour along the edge do not step and are as calm as an even exterior: where a textured
+    # exterior follows, the calm judged against the full blocks and the roughness further out says more.
     wide = _calm_width(luma, size, lo, rows, edge, direction, limit)
     return width if wide is None else max(width, wide)
+
+
+def partial_width(scores: np.ndarray) -> int:
+    """The partial width that the learned scores of the columns beyond an edge make the median guess.
+
+    Each column scores how much it looks like the blocks (steps where rows of blocks meet, calm between them, no
+    change from the first column beyond) against the exterior further out; a width's log-likelihood is the sum of
+    its columns' scores. The median, not the likeliest width: where partial blocks and exterior look alike (a flat
+    backdrop) any width is as likely, and the middle one errs least.
+    """
+    total = np.concatenate([[0.0], np.cumsum(scores)])
+    likelihood = np.exp(total - total.max())
+    return int(np.count_nonzero(np.cumsum(likelihood) < 0.5 * likelihood.sum()))
 
 
 def _calm_width(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int | None:
@@ -1314,6 +1305,67 @@ def _calm_width(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, dire
     # Not as calm: an exterior that grows rougher further out; far calmer: a flat exterior (a page, a backdrop) that
     # JPEG leaves smoother than any block, ringing next to the others.
     return width if 0.1 * blocks <= calm <= 2.0 * blocks + 0.3 else None
+
+
+@cache
+def _partial_model() -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, np.float32) for k, v in json.loads(PARTIAL_MODEL.read_text()).items()}
+
+
+PARTIAL_FEATURES = ["step", "ripple", "change", "next change", "step / blocks'", "ripple / blocks'",
+                    "roughness / exterior's", "roughness / blocks'", "blocks' step", "blocks' ripple",
+                    "exterior", "exterior seen", "distance", "share of room", "largest change so far",
+                    "mean step so far / blocks'", "step before", "ripple before", "step after", "ripple after",
+                    "change across the edge", "block size", "drift", "drift / blocks'", "slope", "blocks' drift",
+                    "mean drift", "mean drift / blocks'", "mean drift / blocks' ripple"]  # fmt: skip
+
+
+def partial_features(
+    luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int
+) -> np.ndarray:
+    """Evidence that columns beyond a vertical cell edge are partial blocks, (limit, len(PARTIAL_FEATURES)).
+
+    The columns are those outwards from edge in direction, over rows lo .. lo + rows * size of full cells (two rows
+    of them or more); all measures are log(1 + levels), and differences of them stand for ratios.
+    """
+    w = luma.shape[1]
+    inside = min(size, edge if direction > 0 else w - edge)
+    reach = min(limit + 8, w - edge if direction > 0 else edge)
+    cols = edge + direction * np.arange(-inside, reach) - (0 if direction > 0 else 1)  # the last full cell, then out
+    steps, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)
+    strip = luma[lo : lo + rows * size, cols]
+    changes, slopes = np.zeros(len(cols), np.float32), np.zeros(len(cols), np.float32)
+    d = np.diff(strip, axis=1)
+    changes[1:], slopes[1:] = np.abs(d).mean(axis=0), np.abs(d.mean(axis=0))
+    out = strip[:, inside : inside + limit] - strip[:, inside : inside + 1]  # from the first column beyond
+    drift, mean_drift = np.abs(out).mean(axis=0), np.abs(out.mean(axis=0))
+    # The blocks' own measures: across the last full cell (its first column left out, a lattice line lies before it).
+    own = strip[:, inside - 1] - strip[:, max(0, inside - size + 1)]
+    own_drift, own_mean_drift = float(np.abs(own).mean()), float(np.abs(own.mean()))
+    block_step = float(np.median(steps[:inside]))
+    block_ripple = float(np.median(ripples[1:inside])) if inside > 2 else float(ripples[:inside].mean())
+    block_change = float(np.median(changes[1:inside])) if inside > 1 else 0.0
+    rough = ripples + changes
+    beyond = rough[inside + limit :]  # past the widest partial block
+    seen = len(beyond) >= 3
+    exterior = float(np.median(beyond)) if seen else block_ripple + block_change
+    j = np.arange(limit)
+    k = inside + j
+    before, after = k - 1, np.minimum(k + 1, len(cols) - 1)
+    lg = np.log1p
+    features = [
+        lg(steps[k]), lg(ripples[k]), lg(changes[k]), lg(changes[after]),
+        lg(steps[k]) - lg(block_step), lg(ripples[k]) - lg(block_ripple),
+        lg(rough[k]) - lg(exterior), lg(rough[k]) - lg(block_ripple + block_change),
+        np.full(limit, lg(block_step)), np.full(limit, lg(block_ripple)), np.full(limit, lg(exterior)),
+        np.full(limit, float(seen)), j / size, (j + 1) / (limit + 1),
+        lg(np.maximum.accumulate(changes[k])), lg(np.cumsum(steps[k]) / (j + 1)) - lg(block_step),
+        lg(steps[before]), lg(ripples[before]), lg(steps[after]), lg(ripples[after]),
+        np.full(limit, lg(changes[inside])), np.full(limit, np.log(size) / np.log(40)),
+        lg(drift), lg(drift) - lg(own_drift), lg(slopes[k]), np.full(limit, lg(own_drift)),
+        lg(mean_drift), lg(mean_drift) - lg(own_mean_drift), lg(mean_drift) - lg(block_ripple),
+    ]  # fmt: skip
+    return np.stack(features, axis=1).astype(np.float32)
 
 
 def _best_rectangle(vote: np.ndarray) -> tuple[float, tuple[int, int, int, int]]:

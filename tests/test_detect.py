@@ -324,7 +324,8 @@ def test_jpeg_blocks_over_a_sky_gradient_are_in_the_box(seed, colour, slope, gro
 
 
 # The top line of blocks lies over a smooth sky above the ground, and so does the exterior line above it: after
-# JPEG the box must keep the first (its lattice still steps faintly) and leave out the second.
+# JPEG the box must keep the first (its lattice still steps faintly) and leave out the second. Above the first, the
+# sky looks as much like partial blocks as like an exterior: the box may take up to a partial block's width of it.
 @pytest.mark.parametrize(("seed", "level", "slope"), [(0, 90, 0.15), (1, 90, 0.15), (5, 150, -0.2), (11, 150, -0.2)])
 def test_jpeg_box_ends_between_two_smooth_lines(seed, level, slope):
     rng = np.random.default_rng(seed)
@@ -333,7 +334,8 @@ def test_jpeg_box_ends_between_two_smooth_lines(seed, level, slope):
     image[108:] = textured_photo(rng, 152, 280)
     box, size = (40, 88, 132, 112), 20
     found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image.astype(np.uint8)), box=box, block_size=size), 85))
-    assert iou(match(found, box, size).box, box) >= 0.9
+    x, y, w, h = match(found, box, size).box
+    assert box[1] - size < y <= box[1] and (x, w, y + h) == (box[0], box[2], box[1] + box[3])
 
 
 # The last full row of blocks is one colour (a flat band), so it does not step between its blocks; the partial
@@ -601,7 +603,8 @@ def test_restore_without_a_box_and_no_mosaic_says_so(photos, depixelator):
 
 
 # Above the mosaic lies a smooth sky that darkens upwards: after JPEG its cells are calm and step a little into
-# each other, so they vote for the box; but inside each cell the sky slopes, where a block is flat.
+# each other, so they vote for the box; but inside each cell the sky slopes, where a block is flat. (JPEG rings
+# in the two rows next to the box's edge: a partial row that thin may be taken.)
 @pytest.mark.parametrize("seed", [0, 5, 10])
 def test_jpeg_box_stops_at_a_sloping_sky(seed):
     rng = np.random.default_rng(seed)
@@ -611,7 +614,8 @@ def test_jpeg_box_stops_at_a_sloping_sky(seed):
     image[120:] = textured_photo(rng, height - 120, width)
     box, size = (60, 120, 180, 120), 20
     found = find_mosaics(jpeg(pixelate_region(Image.fromarray(image.astype(np.uint8)), box=box, block_size=size), 85))
-    assert match(found, box, size).box == box
+    x, y, w, h = match(found, box, size).box
+    assert box[1] - 2 <= y <= box[1] and (x, w, y + h) == (box[0], box[2], box[1] + box[3])
 
 
 @pytest.mark.parametrize(("size", "quality"), [(4, 85), (5, 75)])

@@ -170,3 +170,23 @@ def test_the_cell_verdict_learns_blocks_from_synthetic_mosaics():
     with torch.no_grad():
         guess = net(torch.from_numpy(((test_x - mean) / std).astype(np.float32)))[:, 0].numpy() > 0
     assert (guess == (test_y > 0.5)).mean() > 0.85
+
+
+def test_the_partial_width_learns_from_synthetic_mosaics():
+    # Detection's learned partial-block width: sides of JPEG mosaics (partial blocks of any width, GIMP style on
+    # odd seeds), a scorer fitted to them, and on another image's mosaics its median widths are mostly right.
+    from depix.detect import partial_width
+    from train.fit_partials import fit, padded, samples
+
+    rng = np.random.default_rng(0)
+    photos = [smooth_photo(rng, 360, 400) for _ in range(8)]
+    fitted = [side for seed, photo in enumerate(photos[:6]) for side in samples((photo, seed))]
+    checked = [side for seed, photo in zip((11, 13), photos[6:], strict=True) for side in samples((photo, seed))]
+    x, present, truth = padded(fitted)
+    assert len(checked) >= 8 and truth.max() > 3
+    mean, std = x[present].mean(dim=0), x[present].std(dim=0) + 1e-6
+    model, _ = fit((x - mean) / std * present[..., None], present, truth, 60)
+    with torch.no_grad():
+        scores = [model.net((torch.from_numpy(f) - mean) / std)[:, 0].numpy() for f, _ in checked]
+    right = [abs(partial_width(s) - t) <= 2 for s, (_, t) in zip(scores, checked, strict=True)]
+    assert np.mean(right) >= 0.7

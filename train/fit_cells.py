@@ -40,6 +40,14 @@ def fitting_photos(manifest: Path) -> list[Path]:
     return [p for i, p in enumerate(rest) if i not in held]
 
 
+def fitting_jobs(manifest: Path, trials: int) -> list[tuple[np.ndarray | None, int]]:
+    """(photo, seed) pairs: trials random mosaics of each fitting photo (shrunk to 1024 px), and a page of text
+    (photo None) for every four of them."""
+    photos = load_photos(fitting_photos(manifest), 1024)
+    jobs = [(photo, 1000 * i + t) for i, photo in enumerate(photos) for t in range(trials)]
+    return jobs + [(None, 10**7 + k) for k in range(len(jobs) // 4)]
+
+
 def samples(job: tuple[np.ndarray | None, int]) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels (1: a block) of the cells around one random mosaic of a photo (None: a page of text),
     at each quality."""
@@ -88,6 +96,20 @@ def fit(x: np.ndarray, y: np.ndarray, steps: int) -> tuple[torch.nn.Sequential, 
     return net, loss.item()
 
 
+def network_weights(
+    net: torch.nn.Sequential, mean: "np.ndarray | torch.Tensor", std: "np.ndarray | torch.Tensor"
+) -> dict:
+    """A one-hidden-layer network and its input standardisation as depix.detect reads them (JSON lists)."""
+    return {
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "w1": net[0].weight.detach().numpy().T.tolist(),
+        "b1": net[0].bias.detach().numpy().tolist(),
+        "w2": net[2].weight.detach().numpy()[0].tolist(),
+        "b2": float(net[2].bias.detach()[0]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--manifest", type=Path, default=Path("data/photos/manifest.csv"))
@@ -96,9 +118,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("depix/cell_model.json"))
     args = parser.parse_args()
 
-    photos = load_photos(fitting_photos(args.manifest), 1024)
-    jobs = [(photo, 1000 * i + t) for i, photo in enumerate(photos) for t in range(args.trials)]
-    jobs += [(None, 10**7 + k) for k in range(len(jobs) // 4)]  # a page of text for every four photo mosaics
+    jobs = fitting_jobs(args.manifest, args.trials)
     with Pool(2) as pool:
         parts = pool.map(samples, jobs, chunksize=8)
     # One photo in five checks the fit; the rest fit it.
@@ -111,17 +131,9 @@ def main() -> None:
         logit = net(torch.from_numpy(standard[check]))[:, 0]
         held = float(torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y[check])))
         accuracy = float(((logit > 0).numpy() == (y[check] > 0.5)).mean())
-    print(f"{len(photos)} photos, {len(y)} cells ({y.mean():.3f} blocks); loss {loss:.4f}, "
+    print(f"{len(jobs)} mosaics, {len(y)} cells ({y.mean():.3f} blocks); loss {loss:.4f}, "
           f"on the check photos {held:.4f}, accuracy {accuracy:.4f}")  # fmt: skip
-    weights = {
-        "mean": mean.tolist(),
-        "std": std.tolist(),
-        "w1": net[0].weight.detach().numpy().T.tolist(),
-        "b1": net[0].bias.detach().numpy().tolist(),
-        "w2": net[2].weight.detach().numpy()[0].tolist(),
-        "b2": float(net[2].bias.detach()[0]),
-        "prior": float(y[~check].mean()),
-    }
+    weights = network_weights(net, mean, std) | {"prior": float(y[~check].mean())}
     args.out.write_text(json.dumps(weights) + "\n")
     print(f"wrote {args.out}")
 
