@@ -1057,18 +1057,23 @@ CELL_FEATURES = ["border 1st", "border 2nd", "border 3rd", "border 4th", "betwee
 
 
 @cache
-def _cell_model() -> dict[str, np.ndarray]:
-    return {k: np.asarray(v, np.float32) for k, v in json.loads(CELL_MODEL.read_text()).items()}
+def _learned(path: Path) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, np.float32) for k, v in json.loads(path.read_text()).items()}
+
+
+def _learned_scores(path: Path, features: np.ndarray) -> np.ndarray:
+    """The score a learned one-hidden-layer network (weights in a JSON file) gives each of the features' rows."""
+    p = _learned(path)
+    x = (features - p["mean"]) / p["std"]
+    return np.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
 
 
 def _cell_evidence(features: np.ndarray) -> np.ndarray:
     """Per lattice cell: the log-likelihood ratio of mosaic block against not, from the learned verdict."""
-    p = _cell_model()
-    x = (features - p["mean"]) / p["std"]
-    logit = np.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+    prior = _learned(CELL_MODEL)["prior"]
     # The verdict was trained on cells where blocks made up a share `prior` of them: without that prior, what is
     # left weighs the evidence alone, and a box's sum of it is its likelihood against no mosaic.
-    return logit - np.log(p["prior"] / (1 - p["prior"]))
+    return _learned_scores(CELL_MODEL, features) - np.log(prior / (1 - prior))
 
 
 def verdict_window(edges: tuple, size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -1252,13 +1257,32 @@ def _lossy_partial(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, d
     """Partial block width after lossy compression, as the learned verdict weighs the columns beyond the edge."""
     if rows < 2:
         return 0
-    p = _partial_model()
-    x = (partial_features(luma, size, lo, rows, edge, direction, limit) - p["mean"]) / p["std"]
-    width = partial_width(np.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"])
+    columns = _columns_beyond(luma, size, lo, rows, edge, direction, limit)
+    width = partial_width(_learned_scores(PARTIAL_MODEL, _column_features(columns, size, limit)))
     # Partial blocks of one colour along the edge do not step and are as calm as an even exterior: where a textured
     # exterior follows, the calm judged against the full blocks and the roughness further out says more.
-    wide = _calm_width(luma, size, lo, rows, edge, direction, limit)
+    wide = _calm_width(columns, limit)
     return width if wide is None else max(width, wide)
+
+
+def _columns_beyond(
+    luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The columns of the last full cell before a vertical cell edge and up to 8 past the widest partial block
+    beyond it (outwards in direction), over rows lo .. lo + rows * size of full cells (two rows or more).
+
+    Returns how many lie inside, their strip of luma, and per column the mean step at the lattice lines, the mean
+    ripple between them and the mean change from the column before (0 for the first).
+    """
+    w = luma.shape[1]
+    inside = min(size, edge if direction > 0 else w - edge)
+    reach = min(limit + 8, w - edge if direction > 0 else edge)
+    cols = edge + direction * np.arange(-inside, reach) - (0 if direction > 0 else 1)
+    steps, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)
+    strip = luma[lo : lo + rows * size, cols]
+    changes = np.zeros(len(cols), np.float32)
+    changes[1:] = np.abs(np.diff(strip, axis=1)).mean(axis=0)
+    return inside, strip, steps, ripples, changes
 
 
 def partial_width(scores: np.ndarray) -> int:
@@ -1274,30 +1298,26 @@ def partial_width(scores: np.ndarray) -> int:
     return int(np.count_nonzero(np.cumsum(likelihood) < 0.5 * likelihood.sum()))
 
 
-def _calm_width(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, direction: int, limit: int) -> int | None:
-    """How far the columns beyond a cell edge stay about as calm as the blocks inside, up to where the exterior's
-    roughness begins (None: the 8 columns past the widest partial block are not clearly rougher than the blocks).
+def _calm_width(columns: tuple, limit: int) -> int | None:
+    """How far the columns beyond a cell edge (_columns_beyond) stay about as calm as the blocks inside, up to where
+    the exterior's roughness begins (None: the 8 columns past the widest partial block are not clearly rougher than
+    the blocks).
 
     A column's roughness is its change along the edge (between the lattice lines) plus its change from the column
     before it. A partial block is flat like the full ones; JPEG rings in the last few columns before a rough exterior,
     so the width ends where roughness reaches halfway to the exterior's.
     """
-    inside = min(size, edge if direction > 0 else luma.shape[1] - edge)
-    reach = min(limit + 8, luma.shape[1] - edge if direction > 0 else edge)
-    if reach < limit + 4 or inside < 4:
+    inside, strip, _, ripples, changes = columns
+    if strip.shape[1] - inside < limit + 4 or inside < 4:
         return None
-    cols = edge + direction * np.arange(-inside, reach) - (0 if direction > 0 else 1)
-    _, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)  # the caller has two rows of blocks or more
-    rough = ripples.copy()
-    changes = np.abs(np.diff(luma[lo : lo + rows * size, cols], axis=1)).mean(axis=0)
-    rough[1:] += changes
+    rough = ripples + changes
     rough[inside] = 2 * ripples[inside]  # the step across the edge is the lattice's, no roughness
     blocks = float(np.median(rough[1 : inside - 1]))
     beyond = rough[inside:]
     exterior = float(np.median(beyond[limit : limit + 8]))  # past any partial block
     # Without a step from the full blocks into the first column beyond, nothing tells a partial block from an
     # exterior as calm as the blocks (a page's white beyond a row of white blocks over the margin).
-    if exterior < 4.0 * blocks + 0.5 or changes[inside - 1] < blocks + 0.5:
+    if exterior < 4.0 * blocks + 0.5 or changes[inside] < blocks + 0.5:
         return None
     high = beyond[: limit + 1] >= (blocks + exterior) / 2
     width = int(np.argmax(high)) if high.any() else limit
@@ -1305,11 +1325,6 @@ def _calm_width(luma: np.ndarray, size: int, lo: int, rows: int, edge: int, dire
     # Not as calm: an exterior that grows rougher further out; far calmer: a flat exterior (a page, a backdrop) that
     # JPEG leaves smoother than any block, ringing next to the others.
     return width if 0.1 * blocks <= calm <= 2.0 * blocks + 0.3 else None
-
-
-@cache
-def _partial_model() -> dict[str, np.ndarray]:
-    return {k: np.asarray(v, np.float32) for k, v in json.loads(PARTIAL_MODEL.read_text()).items()}
 
 
 PARTIAL_FEATURES = ["step", "ripple", "change", "next change", "step / blocks'", "ripple / blocks'",
@@ -1328,15 +1343,15 @@ def partial_features(
     The columns are those outwards from edge in direction, over rows lo .. lo + rows * size of full cells (two rows
     of them or more); all measures are log(1 + levels), and differences of them stand for ratios.
     """
-    w = luma.shape[1]
-    inside = min(size, edge if direction > 0 else w - edge)
-    reach = min(limit + 8, w - edge if direction > 0 else edge)
-    cols = edge + direction * np.arange(-inside, reach) - (0 if direction > 0 else 1)  # the last full cell, then out
-    steps, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)
-    strip = luma[lo : lo + rows * size, cols]
-    changes, slopes = np.zeros(len(cols), np.float32), np.zeros(len(cols), np.float32)
+    return _column_features(_columns_beyond(luma, size, lo, rows, edge, direction, limit), size, limit)
+
+
+def _column_features(columns: tuple, size: int, limit: int) -> np.ndarray:
+    """partial_features of the columns beyond an edge (_columns_beyond)."""
+    inside, strip, steps, ripples, changes = columns
     d = np.diff(strip, axis=1)
-    changes[1:], slopes[1:] = np.abs(d).mean(axis=0), np.abs(d.mean(axis=0))
+    slopes = np.zeros(strip.shape[1], np.float32)
+    slopes[1:] = np.abs(d.mean(axis=0))
     out = strip[:, inside : inside + limit] - strip[:, inside : inside + 1]  # from the first column beyond
     drift, mean_drift = np.abs(out).mean(axis=0), np.abs(out.mean(axis=0))
     # The blocks' own measures: across the last full cell (its first column left out, a lattice line lies before it).
@@ -1351,7 +1366,7 @@ def partial_features(
     exterior = float(np.median(beyond)) if seen else block_ripple + block_change
     j = np.arange(limit)
     k = inside + j
-    before, after = k - 1, np.minimum(k + 1, len(cols) - 1)
+    before, after = k - 1, np.minimum(k + 1, strip.shape[1] - 1)
     lg = np.log1p
     features = [
         lg(steps[k]), lg(ripples[k]), lg(changes[k]), lg(changes[after]),

@@ -11,7 +11,6 @@ figures stay on photos the verdict never saw. About 14 minutes on 2 CPU cores.
 """
 
 import argparse
-import io
 import json
 from multiprocessing import Pool
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.bench_detect import text_case
+from benchmarks.bench_detect import encode, text_case
 from benchmarks.common import draw_sample
 from depix.detect import CELL_FEATURES, cell_features, planes_and_luma, verdict_window
 from depix.mosaic import pixelate_region
@@ -63,9 +62,7 @@ def samples(job: tuple[np.ndarray | None, int]) -> tuple[np.ndarray, np.ndarray]
         mosaic = pixelate_region(image, box=box, block_size=size)
     features, labels = [], []
     for quality in QUALITIES:
-        buffer = io.BytesIO()
-        mosaic.save(buffer, "JPEG", quality=quality)
-        values, luma = planes_and_luma(Image.open(buffer))
+        values, luma = planes_and_luma(encode(mosaic, quality))
         x, y, bw, bh = box  # the mosaic's grid starts at the box's corner: its full cells end a partial block short
         x0, y0, rows, cols = verdict_window((x, y, x + bw // size * size, y + bh // size * size), size, luma.shape)
         if rows < 2 or cols < 2:

@@ -13,7 +13,6 @@ CPU cores.
 """
 
 import argparse
-import io
 import json
 from multiprocessing import Pool
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.bench_detect import mean_grid, text_case
+from benchmarks.bench_detect import encode, mean_grid, text_case
 from depix.detect import PARTIAL_FEATURES, partial_features, partial_width, planes_and_luma
 from depix.mosaic import pixelate_region
 from train.fit_cells import fitting_jobs, network_weights
@@ -71,9 +70,7 @@ def samples(job: tuple[np.ndarray | None, int]) -> list[tuple[np.ndarray, int]]:
             origin, mosaic = box[:2], pixelate_region(image, box=box, block_size=size)
     out = []
     for quality in QUALITIES:
-        buffer = io.BytesIO()
-        mosaic.save(buffer, "JPEG", quality=quality)
-        out += sides(planes_and_luma(Image.open(buffer))[1], box, size, origin)
+        out += sides(planes_and_luma(encode(mosaic, quality))[1], box, size, origin)
     return out
 
 
