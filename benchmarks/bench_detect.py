@@ -8,10 +8,11 @@ image border, random grid offsets) on every validation photo (scaled to at most 
 losslessly or as JPEG. A detection matches a true mosaic at IoU >= 0.5; "found" means IoU >= 0.9 and the
 exact block size (the issue's bar); "visible only" leaves out mosaics that changed their box by less than
 2 levels on average (over a white background or a flat sky nothing shows where the box ends). A second
-table draws one mosaic per photo as bench_restore.py does, a third one mosaic over the text of a screenshot (a
-page of text, light or dark). False alarms: clean photos at each quality, synthetic flat UI screenshots
-(panels, buttons, text, a table with grid lines, a grid of flat swatches) and pages of text; a false alarm is
-an image with any detection. Timings are for one thread, on whatever else the machine runs. --photo-sizes
+table draws one mosaic per photo as bench_restore.py does (also GIMP's way: an image-wide grid from the
+image's corner, whose blocks of 8, 16, 24 or 32 px lie on JPEG's own grid), a third one mosaic over the text
+of a screenshot (a page of text, light or dark). False alarms: clean photos at each quality, synthetic flat
+UI screenshots (panels, buttons, text, a table with grid lines, a grid of flat swatches) and pages of text; a
+false alarm is an image with any detection. Timings are for one thread, on whatever else the machine runs. --photo-sizes
 draws the second table's mosaics on small photos (under 512 px) as they are and on large ones (over 1024 px)
 at their own size, where the same regions cover smoother, fainter detail; false alarms on both, clean.
 """
@@ -104,12 +105,15 @@ def mosaic(
     """The image with one mosaic of a kind and its true box.
 
     kind "mean": depix's (the grid starts at the box's corner); "grid": GIMP/Photoshop style, an image-wide grid
-    at a random origin, so partial blocks may lie on every side; "sampled": nearest down-up, whole blocks only.
+    at a random origin (a photo cropped after pixelation), so partial blocks may lie on every side; "corner": the
+    same grid from the image's corner, as GIMP lays it; "sampled": nearest down-up, whole blocks only.
     """
     if kind == "mean":
         return pixelate_region(image, box=box, block_size=size), box
     if kind == "grid":
         return mean_grid(image, box, size, (int(rng.integers(0, size)), int(rng.integers(0, size)))), box
+    if kind == "corner":
+        return mean_grid(image, box, size, (0, 0)), box
     x, y, w, h = box
     box = (x, y, w - w % size, h - h % size)
     return sampled(image, box, size), box
@@ -278,14 +282,16 @@ def speed() -> None:
     print_table(["image (one 256 x 256 mosaic)", "ms (best of 3, one thread)"], rows)
 
 
-def one_per_photo(photos: list[Image.Image], seed: int, trials: int, quality: int | None, kind: str) -> list:
-    """The table row for one mosaic per photo of a kind (see mosaic), a region of 64-256 px, blocks of 8-32 px."""
+def one_per_photo(
+    photos: list[Image.Image], seed: int, trials: int, quality: int | None, kind: str, sizes: tuple = ()
+) -> list:
+    """The table row for one mosaic per photo of a kind (see mosaic): 64-256 px, blocks of 8-32 px or of sizes."""
     rng, tally = np.random.default_rng(seed), Tally()
     for photo in photos:
         for _ in range(trials):
             w, h = (int(rng.integers(64, min(256, side) + 1)) for side in photo.size)
             box = (int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1)), w, h)
-            size = int(rng.integers(8, 33))
+            size = int(rng.choice(sizes)) if sizes else int(rng.integers(8, 33))
             image, box = mosaic(photo, rng, box, size, kind)
             tally.add(encode(image, quality), [(box, size)], [changed(photo, image, box) >= VISIBLE])
     return tally.row(setting(quality, kind))
@@ -352,6 +358,10 @@ def main() -> None:
     large = [p for p in photos if max(p.size) >= 512]
     rows = [one_per_photo(large, args.seed + 3, args.trials * 2, quality, "mean") for quality in QUALITIES]
     rows += [one_per_photo(large, args.seed + 4, args.trials, quality, "grid") for quality in (None, 85)]
+    # GIMP's grid starts at the image's corner: blocks of 8, 16 (its default), 24 or 32 px lie on JPEG's own grid.
+    for quality in (None, 85):
+        row = one_per_photo(large, args.seed + 6, args.trials, quality, "corner", sizes=(8, 16, 24, 32))
+        rows.append([f"{setting(quality)}, GIMP's grid from the corner, blocks of 8/16/24/32", *row[1:]])
     print_table(HEADER, rows)
 
     print("\n### Other mosaics and whole-image upscaling\n")

@@ -533,17 +533,19 @@ def _verify(
     region: tuple,
     claimed: np.ndarray,
     exact: bool = False,
+    jpeg_rules: bool = False,
 ) -> list[Mosaic]:
     """The mosaics on one lattice near a candidate region: boxes of constant cells that differ from each other.
 
     exact: a lattice of tiny steps between exactly constant cells, a mosaic only where such cells are many.
+    jpeg_rules: on JPEG's grid, judge cells by the JPEG rules even where exactly constant cells are several.
     """
     h, w = luma.shape
     x0, y0, x1, y1 = region
     margin = 3 * size
     window = (max(0, x0 - margin), max(0, y0 - margin), min(w, x1 + margin), min(h, y1 + margin))
     for _ in range(4):
-        grid = _grid(values, luma, size, ox, oy, window, claimed, exact)
+        grid = _grid(values, luma, size, ox, oy, window, claimed, exact, jpeg_rules)
         if grid is None:
             return []
         boxes = _boxes(grid)
@@ -625,7 +627,20 @@ def _verify(
             continue
         score = features["density"] * min(1.0, 0.5 + features["strong"]) * min(1.0, count / 20)
         out.append(Mosaic(box, size, (int(bx), int(by)), round(float(score), 3)))
+    if grid["codec"]:
+        judged = _verify(values, luma, size, ox, oy, region, claimed, jpeg_rules=True)
+        if _covers_more(judged, out):
+            return judged
     return out
+
+
+def _covers_more(found: list[Mosaic], other: list[Mosaic]) -> bool:
+    """Whether mosaics cover half as much again as other ones (or any, where those cover none) and most of theirs."""
+    area = sum(m.box[2] * m.box[3] for m in found)
+    other_area = sum(m.box[2] * m.box[3] for m in other)
+    edges = lambda m: (m.box[0], m.box[1], m.box[0] + m.box[2], m.box[1] + m.box[3])  # noqa: E731
+    common = sum(_common_area(edges(a), edges(b)) for a in found for b in other)
+    return area > 0 and area >= 1.5 * other_area and common >= 0.8 * other_area
 
 
 def _carved(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int] | None:
@@ -648,11 +663,13 @@ def _grid(
     window: tuple,
     claimed: np.ndarray,
     exact: bool = False,
+    jpeg_rules: bool = False,
 ) -> dict | None:
     """The cells of a lattice in a window and what each says: consistent (constant), kept (differs), votes.
 
     exact: only exactly constant cells count, and their steps may be tiny (None unless they come in several
-    colours: a JPEG's smooth areas have exactly constant patches too, but few of them).
+    colours: a JPEG's smooth areas have exactly constant patches too, but few of them). jpeg_rules: on JPEG's
+    grid too, the JPEG rules judge the cells ("codec" in the result: they did not, for exactly constant cells).
     """
     cells = _cells(values, luma, size, ox, oy, window)
     if cells is None:
@@ -706,17 +723,21 @@ def _grid(
     # constant too (saturated white, a panel's grey: a block of one value decodes to one value), but in a colour or
     # two; at high quality, so are some grey blocks, but few of them. On JPEG's own grid, exactly constant cells
     # are its blocks decoded from their mean alone: a blocky JPEG saved losslessly passes as a mosaic by the JPEG
-    # rules, so there they are judged as exactly constant cells, whatever their count.
+    # rules, so there they are judged as exactly constant cells, whatever their count (codec). So are a mosaic's
+    # blocks there (GIMP's blocks of 8, 16, 24 or 32 px from the image's corner), but after JPEG only some of them:
+    # JPEG keeps colour at half resolution and blurs it over the block borders. The caller judges such a lattice
+    # by the JPEG rules too (jpeg_rules), and keeps what covers far more.
     stepping = paired & (typical >= 1.0)
     count = np.count_nonzero(stepping)
-    lossless = exact or (
-        count >= 4
-        and (
-            _jpeg_grid(size, cells.x0, cells.y0)
-            or (
-                len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
-                and np.count_nonzero(constant & lossy[1]) >= 0.25 * np.count_nonzero(lossy[1])
-            )
+    codec = not exact and not jpeg_rules and count >= 4 and _jpeg_grid(size, cells.x0, cells.y0)
+    lossless = (
+        exact
+        or codec
+        or (
+            not jpeg_rules
+            and count >= 4
+            and len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
+            and np.count_nonzero(constant & lossy[1]) >= 0.25 * np.count_nonzero(lossy[1])
         )
     )
     consistent, keep, n_diff = judged(True) if lossless else lossy
@@ -730,7 +751,7 @@ def _grid(
     else:
         vote = np.where(consistent, np.where(keep, np.where(typical >= STRONG, 1.0, 0.5), calm), -1.0)
     return {"cells": cells, "consistent": consistent, "keep": keep, "evidence": evidence, "vote": vote,
-            "lossless": lossless}  # fmt: skip
+            "lossless": lossless, "codec": codec}  # fmt: skip
 
 
 def _boxes(grid: dict) -> list[tuple[int, int, int, int]]:
@@ -811,8 +832,11 @@ def _accept(f: dict) -> bool:
     # A dozen cells or fewer need lattice lines that step far more than the rest of the box: a texture of bumps
     # about a block apart (a lizard's scales) steps clearly at some lines, but between them too.
     enough = enough and (f["cells"] > 12 or f.get("inside", np.inf) >= 8.0)
-    # On JPEG's grid its own 8 x 8 blocks step at the lattice lines: most cells must be calm there.
-    dense = f["density"] >= (0.9 if f["codec_grid"] and f["size"] >= 8 else 0.75)
+    # On JPEG's grid its own 8 x 8 blocks step at the lattice lines: most cells must be calm there, unless the lines
+    # step by far more than a smooth area's blocks decoded from their mean alone (GIMP's grid starts at the image's
+    # corner: its blocks of 8, 16, 24 or 32 px lie on JPEG's).
+    codec = f["codec_grid"] and f["size"] >= 8 and not (_plain_lattice(f) and f["step"] >= 6.0)
+    dense = f["density"] >= (0.9 if codec else 0.75)
     if dense and clear and enough and f["ripple"] <= 0.35 * f["step"]:
         return True
     # Blocks of a few pixels after JPEG: a third of the cells ripple too much to pass as calm, but hundreds of
