@@ -9,7 +9,8 @@ losslessly or as JPEG. A detection matches a true mosaic at IoU >= 0.5; "found" 
 exact block size (the issue's bar); "visible only" leaves out mosaics that changed their box by less than
 2 levels on average (over a white background or a flat sky nothing shows where the box ends). A second
 table draws one mosaic per photo as bench_restore.py does (also GIMP's way: an image-wide grid from the
-image's corner, whose blocks of 8, 16, 24 or 32 px lie on JPEG's own grid), a third one mosaic over the text
+image's corner, whose blocks of 8, 16, 24 or 32 px lie on JPEG's own grid; and strips one block and a part
+thick, as over the eyes or a line of text), a third one mosaic over the text
 of a screenshot (a page of text, light or dark). False alarms: clean photos at each quality, synthetic flat
 UI screenshots (panels, buttons, text, a table with grid lines, a grid of flat swatches) and pages of text; a
 false alarm is an image with any detection. Timings are for one thread, on whatever else the machine runs. --photo-sizes
@@ -297,6 +298,21 @@ def one_per_photo(
     return tally.row(setting(quality, kind))
 
 
+def strips(photos: list[Image.Image], seed: int, trials: int, quality: int | None) -> list:
+    """The table row for one strip per photo: 64-256 px long, one block of 8-24 px and a partial block thick."""
+    rng, tally = np.random.default_rng(seed), Tally()
+    for photo in photos:
+        for _ in range(trials):
+            size = int(rng.integers(8, 25))
+            w, h = int(rng.integers(64, 257)), int(rng.integers(size + 2, 2 * size))
+            if rng.random() < 0.5:
+                w, h = h, w  # a column
+            box = (int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1)), w, h)
+            image = pixelate_region(photo, box=box, block_size=size)
+            tally.add(encode(image, quality), [(box, size)], [changed(photo, image, box) >= VISIBLE])
+    return tally.row(f"{setting(quality)}, a strip one block and a part thick")
+
+
 def alarms(sets: tuple, change: Callable[[Image.Image], Image.Image]) -> list[str]:
     """For each set of clean images: how many raise a detection once changed, out of how many."""
     return [f"{sum(bool(find_mosaics(change(i))) for i in images)}/{len(images)}" for images in sets]
@@ -362,6 +378,7 @@ def main() -> None:
     for quality in (None, 85):
         row = one_per_photo(large, args.seed + 6, args.trials, quality, "corner", sizes=(8, 16, 24, 32))
         rows.append([f"{setting(quality)}, GIMP's grid from the corner, blocks of 8/16/24/32", *row[1:]])
+    rows += [strips(large, args.seed + 7, args.trials, quality) for quality in (None, 85)]
     print_table(HEADER, rows)
 
     print("\n### Other mosaics and whole-image upscaling\n")

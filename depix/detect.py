@@ -593,6 +593,7 @@ def _verify(
             "ripple": float(np.median(cells.inner[part])),
             # Lossless cells are exactly constant: any two values are two colours, however close.
             "colours": len(np.unique(np.round(cells.colour[:, part] / (1 if lossless else 4)), axis=1).T),
+            "jpeg_rules": jpeg_rules,
         }
         bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
         edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
@@ -602,6 +603,15 @@ def _verify(
 
     out = []
     for r0, r1, c0, c1 in boxes:
+        if lossless and min(r1 - r0, c1 - c0) == 1:
+            # One full line of blocks: a mosaic only with a line of partial blocks beside it (a strip over the
+            # eyes or a line of text, one block and a part high).
+            edges = (cells.x0 + c0 * size, cells.y0 + r0 * size, cells.x0 + c1 * size, cells.y0 + r1 * size)
+            box = _lossless_strip(values, luma, size, edges) if np.all(keep[r0:r1, c0:c1]) else None
+            if box is not None:
+                offset = (int(edges[0]), int(edges[1]))
+                out.append(Mosaic(box, size, offset, round(min(1.0, max(r1 - r0, c1 - c0) / 20), 3)))
+            continue
         measured = measure(r0, r1, c0, c1)
         if measured is None:
             continue
@@ -632,6 +642,46 @@ def _verify(
         if _covers_more(judged, out):
             return judged
     return out
+
+
+def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int] | None:
+    """The box (x, y, w, h) of a lossless mosaic one full line of cells (x0, y0, x1, y1) and a partial line thick.
+
+    The full line holds at least 6 exactly constant blocks of 6 px or more, half stepping clearly to the next, in
+    4 colours or more; beside it on one side lies a line of exactly constant partial blocks, 2 px or more, that
+    change where the full blocks change (half of them clearly) and differ from them. A line of flat swatches has
+    no such second line, a flat backdrop does not change along it, and a JPEG's sky decoded flat in 8 x 8 blocks
+    steps by a level or two.
+    """
+    x0, y0, x1, y1 = edges
+    if y1 - y0 != size:  # a column of blocks: the same, transposed
+        box = _lossless_strip(values.transpose(0, 2, 1), luma.T, size, (y0, x0, y1, x1))
+        return None if box is None else (box[1], box[0], box[3], box[2])
+    n = (x1 - x0) // size
+    full = values[:, y0:y1, x0:x1].reshape(values.shape[0], size, n, size)
+    if size < 6 or n < 6 or np.any(full.max(axis=(1, 3)) != full.min(axis=(1, 3))):
+        return None
+    colours, level = full[:, 0, :, 0], luma[y0, x0:x1:size]  # (C, n) and (n,)
+    if len(np.unique(colours, axis=1).T) < 4 or np.mean(np.abs(np.diff(level)) >= STRONG) < 0.5:
+        return None
+    height = values.shape[1]
+    for direction in (-1, 1):
+        room = y0 if direction < 0 else height - y1
+        # The thickest partial line that is exactly constant within every block and changes where the blocks do.
+        for thick in range(min(size - 1, room), 1, -1):
+            lo, hi = (y0 - thick, y0) if direction < 0 else (y1, y1 + thick)
+            part = values[:, lo:hi, x0:x1].reshape(values.shape[0], thick, n, size)
+            if np.any(part.max(axis=(1, 3)) != part.min(axis=(1, 3))):
+                continue
+            beyond = y0 - thick - 1 if direction < 0 else y1 + thick
+            flat_on = 0 <= beyond < height and np.all(values[:, beyond, x0:x1] == values[:, lo, x0:x1])
+            steps = np.abs(np.diff(luma[lo, x0:x1:size])) >= STRONG
+            apart = np.any(part[:, 0, :, 0] != colours, axis=0)
+            if not flat_on and np.mean(steps) >= 0.5 and np.mean(apart) >= 0.75:
+                # Partial blocks at the ends, as beside any box.
+                left, right = (_partial(values, luma, size, (y0, y1), x, d, True) for x, d in ((x0, -1), (x1, 1)))
+                return int(x0 - left), int(lo if direction < 0 else y0), int(x1 + right - x0 + left), int(size + thick)
+    return None
 
 
 def _covers_more(found: list[Mosaic], other: list[Mosaic]) -> bool:
@@ -814,6 +864,10 @@ def _accept(f: dict) -> bool:
     # After JPEG also a faint lattice of few cells whose steps fall between the lattice lines too (banding, some of
     # it upscaled).
     if dim and (short or (f["cells"] < 20 and f.get("off_share", 0.0) > 0.15)):
+        return False
+    # On JPEG's grid where its blocks decoded exactly constant (jpeg_rules): those of a smooth area step by a level or
+    # two and come in few colours (a large photo's blocky sky at its own size passed otherwise).
+    if f.get("jpeg_rules") and f["step"] < 4.0 and f["colours"] < 20:
         return False
     if f["cells"] <= 5:  # two by two large blocks after JPEG (and a cell beside them): calm, of several colours,
         # with steps far above the ripples. Half of them may step less than STRONG where the lattice is plain.

@@ -142,6 +142,13 @@ def test_jpeg_grid_from_the_corner_on_jpegs_own_grid(colour, size, box):
     assert iou(m.box, box) >= 0.9 and m.offset[0] % size == 0 and m.offset[1] % size == 0
 
 
+@pytest.mark.parametrize(("box", "size"), [((30, 60, 180, 27), 16), ((100, 20, 21, 150), 12), ((7, 90, 200, 19), 10)])
+def test_lossless_strip_one_block_and_a_part_high(photos, box, size):
+    # A strip over the eyes or a line of text: one full line of blocks and a line of partial blocks beside it.
+    (m,) = find_mosaics(pixelate_region(photos[1], box=box, block_size=size))
+    assert m.box == box and m.block_size == size and m.offset == box[:2]
+
+
 def test_sampled_mosaic(photos):
     x, y, w, h = 50, 40, 140, 105
     region = photos[1].crop((x, y, x + w, y + h)).resize((w // 7, h // 7), Image.NEAREST).resize((w, h), Image.NEAREST)
