@@ -648,7 +648,7 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
     """The box (x, y, w, h) of a lossless mosaic one full line of cells (x0, y0, x1, y1) and a partial line thick.
 
     The full line holds at least 6 exactly constant blocks of 6 px or more, half stepping clearly to the next, in
-    4 colours or more; beside it on one side lies a line of exactly constant partial blocks, 2 px or more, that
+    4 colours or more; beside it on one side or both lies a line of exactly constant partial blocks, 2 px or more, that
     change where the full blocks change (half of them clearly) and differ from them. A line of flat swatches has
     no such second line, a flat backdrop does not change along it, and a JPEG's sky decoded flat in 8 x 8 blocks
     steps by a level or two.
@@ -665,10 +665,15 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
     if len(np.unique(colours, axis=1).T) < 4 or np.mean(np.abs(np.diff(level)) >= STRONG) < 0.5:
         return None
     height = values.shape[1]
+    thickness = []
     for direction in (-1, 1):
         room = y0 if direction < 0 else height - y1
-        # The thickest partial line that is exactly constant within every block and changes where the blocks do.
-        for thick in range(min(size - 1, room), 1, -1):
+        # The thickest partial line that is exactly constant within every block and changes where the blocks do
+        # (depix's strips have one, below or right; GIMP's grid may cut blocks on both sides).
+        for thick in [*range(min(size - 1, room), 1, -1), 0]:
+            if thick == 0:
+                thickness.append(0)
+                break
             lo, hi = (y0 - thick, y0) if direction < 0 else (y1, y1 + thick)
             part = values[:, lo:hi, x0:x1].reshape(values.shape[0], thick, n, size)
             if np.any(part.max(axis=(1, 3)) != part.min(axis=(1, 3))):
@@ -678,10 +683,14 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
             steps = np.abs(np.diff(luma[lo, x0:x1:size])) >= STRONG
             apart = np.any(part[:, 0, :, 0] != colours, axis=0)
             if not flat_on and np.mean(steps) >= 0.5 and np.mean(apart) >= 0.75:
-                # Partial blocks at the ends, as beside any box.
-                left, right = (_partial(values, luma, size, (y0, y1), x, d, True) for x, d in ((x0, -1), (x1, 1)))
-                return int(x0 - left), int(lo if direction < 0 else y0), int(x1 + right - x0 + left), int(size + thick)
-    return None
+                thickness.append(thick)
+                break
+    above, below = thickness
+    if above + below == 0:
+        return None
+    # Partial blocks at the ends, as beside any box.
+    left, right = (_partial(values, luma, size, (y0, y1), x, d, True) for x, d in ((x0, -1), (x1, 1)))
+    return int(x0 - left), int(y0 - above), int(x1 + right - x0 + left), int(size + above + below)
 
 
 def _covers_more(found: list[Mosaic], other: list[Mosaic]) -> bool:

@@ -149,6 +149,13 @@ def test_lossless_strip_one_block_and_a_part_high(photos, box, size):
     assert m.box == box and m.block_size == size and m.offset == box[:2]
 
 
+def test_lossless_strip_between_two_partial_lines(photos):
+    # GIMP's grid from the image's corner may cut a strip's blocks above and below one full line of them.
+    box = (20, 40, 200, 30)  # 8 px of blocks, a full line of 16 px, 6 px
+    (m,) = find_mosaics(grid_mosaic(photos[1], box, 16, (0, 0)))
+    assert m.box == box and m.block_size == 16 and m.offset[0] % 16 == 0 and m.offset[1] % 16 == 0
+
+
 def test_sampled_mosaic(photos):
     x, y, w, h = 50, 40, 140, 105
     region = photos[1].crop((x, y, x + w, y + h)).resize((w // 7, h // 7), Image.NEAREST).resize((w, h), Image.NEAREST)
