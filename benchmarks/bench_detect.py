@@ -10,11 +10,11 @@ exact block size (the issue's bar); "visible only" leaves out mosaics that chang
 2 levels on average (over a white background or a flat sky nothing shows where the box ends). A second
 table draws one mosaic per photo as bench_restore.py does (also GIMP's way: an image-wide grid from the
 image's corner, whose blocks of 8, 16, 24 or 32 px lie on JPEG's own grid; and strips one block and a part
-thick, as over the eyes or a line of text), a third one mosaic over the text
-of a screenshot (a page of text, light or dark). False alarms: clean photos at each quality, synthetic flat
-UI screenshots (panels, buttons, text, a table with grid lines, a grid of flat swatches) and pages of text; a
-false alarm is an image with any detection. Timings are for one thread, on whatever else the machine runs. --photo-sizes
-draws the second table's mosaics on small photos (under 512 px) as they are and on large ones (over 1024 px)
+thick, as over the eyes or a line of text), a third one mosaic over the text of a screenshot (a page of text,
+light or dark). False alarms: clean photos at each quality, synthetic flat UI screenshots (panels, buttons,
+text, a table with grid lines, a grid of flat swatches) and pages of text; a false alarm is an image with any
+detection. Timings are for one thread, on whatever else the machine runs. --photo-sizes draws the second
+table's mosaics on small photos (under 512 px) as they are and on large ones (over 1024 px)
 at their own size, where the same regions cover smoother, fainter detail; false alarms on both, clean.
 """
 
@@ -283,34 +283,39 @@ def speed() -> None:
     print_table(["image (one 256 x 256 mosaic)", "ms (best of 3, one thread)"], rows)
 
 
+def region(rng: np.random.Generator, photo: Image.Image, sizes: tuple = ()) -> tuple[tuple, int]:
+    """A box of 64-256 px on a photo and a block size of 8-32 px (or one of sizes)."""
+    w, h = (int(rng.integers(64, min(256, side) + 1)) for side in photo.size)
+    box = (int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1)), w, h)
+    return box, int(rng.choice(sizes)) if sizes else int(rng.integers(8, 33))
+
+
+def strip(rng: np.random.Generator, photo: Image.Image) -> tuple[tuple, int]:
+    """A strip on a photo, 64-256 px long, one block of 8-24 px and a partial block thick, and its block size."""
+    size = int(rng.integers(8, 25))
+    w, h = int(rng.integers(64, 257)), int(rng.integers(size + 2, 2 * size))
+    if rng.random() < 0.5:
+        w, h = h, w  # a column
+    return (int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1)), w, h), size
+
+
 def one_per_photo(
-    photos: list[Image.Image], seed: int, trials: int, quality: int | None, kind: str, sizes: tuple = ()
+    photos: list[Image.Image],
+    seed: int,
+    trials: int,
+    quality: int | None,
+    kind: str,
+    draw: Callable[[np.random.Generator, Image.Image], tuple[tuple, int]] = region,
+    name: str = "",
 ) -> list:
-    """The table row for one mosaic per photo of a kind (see mosaic): 64-256 px, blocks of 8-32 px or of sizes."""
+    """The table row for one mosaic per photo of a kind (see mosaic), its box and block size drawn by draw."""
     rng, tally = np.random.default_rng(seed), Tally()
     for photo in photos:
         for _ in range(trials):
-            w, h = (int(rng.integers(64, min(256, side) + 1)) for side in photo.size)
-            box = (int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1)), w, h)
-            size = int(rng.choice(sizes)) if sizes else int(rng.integers(8, 33))
+            box, size = draw(rng, photo)
             image, box = mosaic(photo, rng, box, size, kind)
             tally.add(encode(image, quality), [(box, size)], [changed(photo, image, box) >= VISIBLE])
-    return tally.row(setting(quality, kind))
-
-
-def strips(photos: list[Image.Image], seed: int, trials: int, quality: int | None) -> list:
-    """The table row for one strip per photo: 64-256 px long, one block of 8-24 px and a partial block thick."""
-    rng, tally = np.random.default_rng(seed), Tally()
-    for photo in photos:
-        for _ in range(trials):
-            size = int(rng.integers(8, 25))
-            w, h = int(rng.integers(64, 257)), int(rng.integers(size + 2, 2 * size))
-            if rng.random() < 0.5:
-                w, h = h, w  # a column
-            box = (int(rng.integers(0, photo.width - w + 1)), int(rng.integers(0, photo.height - h + 1)), w, h)
-            image = pixelate_region(photo, box=box, block_size=size)
-            tally.add(encode(image, quality), [(box, size)], [changed(photo, image, box) >= VISIBLE])
-    return tally.row(f"{setting(quality)}, a strip one block and a part thick")
+    return tally.row(f"{setting(quality)}, {name}" if name else setting(quality, kind))
 
 
 def alarms(sets: tuple, change: Callable[[Image.Image], Image.Image]) -> list[str]:
@@ -375,10 +380,13 @@ def main() -> None:
     rows = [one_per_photo(large, args.seed + 3, args.trials * 2, quality, "mean") for quality in QUALITIES]
     rows += [one_per_photo(large, args.seed + 4, args.trials, quality, "grid") for quality in (None, 85)]
     # GIMP's grid starts at the image's corner: blocks of 8, 16 (its default), 24 or 32 px lie on JPEG's own grid.
+    on_jpeg_grid = partial(region, sizes=(8, 16, 24, 32))
     for quality in (None, 85):
-        row = one_per_photo(large, args.seed + 6, args.trials, quality, "corner", sizes=(8, 16, 24, 32))
-        rows.append([f"{setting(quality)}, GIMP's grid from the corner, blocks of 8/16/24/32", *row[1:]])
-    rows += [strips(large, args.seed + 7, args.trials, quality) for quality in (None, 85)]
+        name = "GIMP's grid from the corner, blocks of 8/16/24/32"
+        rows.append(one_per_photo(large, args.seed + 6, args.trials, quality, "corner", on_jpeg_grid, name))
+    for quality in (None, 85):
+        name = "a strip one block and a part thick"
+        rows.append(one_per_photo(large, args.seed + 7, args.trials, quality, "mean", strip, name))
     print_table(HEADER, rows)
 
     print("\n### Other mosaics and whole-image upscaling\n")

@@ -293,10 +293,13 @@ def _merged(found: list[Mosaic]) -> list[Mosaic]:
 
 def _coarser_view(a: Mosaic, b: Mosaic) -> bool:
     """Whether a lies half or more inside b on a coarser lattice of b's: b's blocks in equal pairs, not a mosaic."""
-    (ax, ay, aw, ah), (bx, by, bw, bh) = a.box, b.box
-    return _on_finer_lines(
-        (a.block_size, *a.offset, (ax, ay, ax + aw, ay + ah)), (b.block_size, *b.offset, (bx, by, bx + bw, by + bh))
-    )
+    return _on_finer_lines((a.block_size, *a.offset, _edges(a.box)), (b.block_size, *b.offset, _edges(b.box)))
+
+
+def _edges(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A box (x, y, w, h) as its edges (x0, y0, x1, y1)."""
+    x, y, w, h = box
+    return x, y, x + w, y + h
 
 
 def _on_finer_lines(coarse: tuple, fine: tuple) -> bool:
@@ -670,10 +673,7 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
         room = y0 if direction < 0 else height - y1
         # The thickest partial line that is exactly constant within every block and changes where the blocks do
         # (depix's strips have one, below or right; GIMP's grid may cut blocks on both sides).
-        for thick in [*range(min(size - 1, room), 1, -1), 0]:
-            if thick == 0:
-                thickness.append(0)
-                break
+        for thick in range(min(size - 1, room), 1, -1):
             lo, hi = (y0 - thick, y0) if direction < 0 else (y1, y1 + thick)
             part = values[:, lo:hi, x0:x1].reshape(values.shape[0], thick, n, size)
             if np.any(part.max(axis=(1, 3)) != part.min(axis=(1, 3))):
@@ -683,8 +683,10 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
             steps = np.abs(np.diff(luma[lo, x0:x1:size])) >= STRONG
             apart = np.any(part[:, 0, :, 0] != colours, axis=0)
             if not flat_on and np.mean(steps) >= 0.5 and np.mean(apart) >= 0.75:
-                thickness.append(thick)
                 break
+        else:
+            thick = 0
+        thickness.append(thick)
     above, below = thickness
     if above + below == 0:
         return None
@@ -697,8 +699,7 @@ def _covers_more(found: list[Mosaic], other: list[Mosaic]) -> bool:
     """Whether mosaics cover half as much again as other ones (or any, where those cover none) and most of theirs."""
     area = sum(m.box[2] * m.box[3] for m in found)
     other_area = sum(m.box[2] * m.box[3] for m in other)
-    edges = lambda m: (m.box[0], m.box[1], m.box[0] + m.box[2], m.box[1] + m.box[3])  # noqa: E731
-    common = sum(_common_area(edges(a), edges(b)) for a in found for b in other)
+    common = sum(_common_area(_edges(a.box), _edges(b.box)) for a in found for b in other)
     return area > 0 and area >= 1.5 * other_area and common >= 0.8 * other_area
 
 
@@ -898,8 +899,8 @@ def _accept(f: dict) -> bool:
     # On JPEG's grid its own 8 x 8 blocks step at the lattice lines: most cells must be calm there, unless the lines
     # step by far more than a smooth area's blocks decoded from their mean alone (GIMP's grid starts at the image's
     # corner: its blocks of 8, 16, 24 or 32 px lie on JPEG's).
-    codec = f["codec_grid"] and f["size"] >= 8 and not (_plain_lattice(f) and f["step"] >= 6.0)
-    dense = f["density"] >= (0.9 if codec else 0.75)
+    jpeg_like = f["codec_grid"] and f["size"] >= 8 and not (_plain_lattice(f) and f["step"] >= 6.0)
+    dense = f["density"] >= (0.9 if jpeg_like else 0.75)
     if dense and clear and enough and f["ripple"] <= 0.35 * f["step"]:
         return True
     # Blocks of a few pixels after JPEG: a third of the cells ripple too much to pass as calm, but hundreds of
