@@ -437,7 +437,10 @@ def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) 
                          minlength=size)  # fmt: skip
     order = np.argsort(weight)
     best = int(order[-1])
-    return best if np.count_nonzero(phase == best) >= 2 and weight[best] >= 1.5 * weight[order[-2]] else None
+    count = np.count_nonzero(phase == best)
+    # One line will do where nothing else steps much (a strip one block and a part thick has a single inner line).
+    alone = count == 1 and weight[best] >= 2 * BAND and weight[best] >= 3.0 * weight[order[-2]]
+    return best if (count >= 2 and weight[best] >= 1.5 * weight[order[-2]]) or alone else None
 
 
 @dataclass
@@ -606,11 +609,15 @@ def _verify(
 
     out = []
     for r0, r1, c0, c1 in boxes:
-        if lossless and min(r1 - r0, c1 - c0) == 1:
+        if min(r1 - r0, c1 - c0) == 1:
             # One full line of blocks: a mosaic only with a line of partial blocks beside it (a strip over the
             # eyes or a line of text, one block and a part high).
             edges = (cells.x0 + c0 * size, cells.y0 + r0 * size, cells.x0 + c1 * size, cells.y0 + r1 * size)
-            box = _lossless_strip(values, luma, size, edges) if np.all(keep[r0:r1, c0:c1]) else None
+            strip = _lossless_strip if lossless else _lossy_strip
+            # Blocks calm (after JPEG, one in ten may ring), most of them differing from a neighbour.
+            line = np.s_[r0:r1, c0:c1]
+            calm = consistent[line].mean() >= 0.9 and keep[line].mean() >= 0.75
+            box = strip(values, luma, size, edges) if calm else None
             if box is not None:
                 offset = (int(edges[0]), int(edges[1]))
                 out.append(Mosaic(box, size, offset, round(min(1.0, max(r1 - r0, c1 - c0) / 20), 3)))
@@ -693,6 +700,76 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
     # Partial blocks at the ends, as beside any box.
     left, right = (_partial(values, luma, size, (y0, y1), x, d, True) for x, d in ((x0, -1), (x1, 1)))
     return int(x0 - left), int(y0 - above), int(x1 + right - x0 + left), int(size + above + below)
+
+
+def _lossy_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int] | None:
+    """The box (x, y, w, h) of a lossy mosaic one full line of calm cells (x0, y0, x1, y1) and a partial line thick.
+
+    The full line holds at least 5 blocks of 8 px or more that step by 4 levels or more (half of them by STRONG), in
+    4 colours or more; beside it on one side or both lies a line of partial blocks, 2 px or more (as the learned
+    partial verdict measures it), whose mean steps stand out at the full blocks' lines and that differ from them.
+    Stripes across the line (a fence, blades of grass) make such lines too, but their steps go on beyond them.
+    """
+    x0, y0, x1, y1 = edges
+    if y1 - y0 != size:  # a column of blocks: the same, transposed
+        box = _lossy_strip(values.transpose(0, 2, 1), luma.T, size, (y0, x0, y1, x1))
+        return None if box is None else (box[1], box[0], box[3], box[2])
+    n = (x1 - x0) // size
+    if size < 8 or n < 5:
+        return None
+    colours = values[:, y0:y1, x0:x1].reshape(values.shape[0], size, n, size).mean(axis=(1, 3))
+    level = luma[y0:y1, x0:x1].reshape(size, n, size).mean(axis=(0, 2))
+    steps = np.abs(np.diff(level))
+    if np.median(steps) < 4.0 or np.mean(steps >= STRONG) < 0.5 or len(np.unique(np.round(colours / 4), axis=1).T) < 4:
+        return None
+    height = luma.shape[0]
+
+    def lattice(lo: int, hi: int) -> tuple[float, float]:
+        """The median of rows lo:hi's mean steps at the strip's lattice lines, and between them."""
+        d = np.abs(np.diff(luma[lo:hi, x0:x1], axis=1).mean(axis=0))  # the mean cancels JPEG's ripples
+        phase = (np.arange(d.size) + 1) % size
+        return float(np.median(d[phase == 0])), float(np.median(d[(phase >= 2) & (phase <= size - 2)]))
+
+    full = lattice(y0, y1)[0]
+    t = values.transpose(0, 2, 1)
+    thickness = []
+    for direction, edge in ((-1, y0), (1, y1)):
+        thick = _partial(t, luma.T, size, (x0, x1), edge, direction, False)
+        lo, hi = (edge - thick, edge) if direction < 0 else (edge, edge + thick)
+        if thick < 2:
+            thickness.append(0)
+            continue
+        on, off = lattice(lo, hi)
+        apart = np.mean(np.abs(luma[lo:hi, x0:x1].reshape(thick, n, size).mean(axis=(0, 2)) - level) >= 2.0)
+        if on < STRONG or on < 4.0 * (off + 0.1) or apart < 0.5:
+            thickness.append(0)
+            continue
+        # Past the JPEG blocks that hold the strip's edge (they ring with its steps), a mosaic's lines end.
+        out = lo // 8 * 8 - 8 if direction < 0 else -(-hi // 8) * 8
+        out_on, out_off = lattice(max(0, out), min(height, out + 8)) if 0 <= out < height - 1 else (0.0, 0.0)
+        if out_on >= 0.3 * full and out_on >= 3.0 * (out_off + 0.1):
+            return None
+        thickness.append(thick)
+    above, below = thickness
+    if above + below == 0:
+        return None
+    left, right = (_strip_end(luma, size, (y0, y1), x, d) for x, d in ((x0, -1), (x1, 1)))
+    return int(x0 - left), int(y0 - above), int(x1 - x0 + left + right), int(size + above + below)
+
+
+def _strip_end(luma: np.ndarray, size: int, span: tuple[int, int], edge: int, direction: int) -> int:
+    """How many columns beyond the end (edge) of a lossy strip's full line (rows span) still belong to its blocks."""
+    w = luma.shape[1]
+    room = w - edge if direction > 0 else edge
+    limit, inside = min(size - 1, room), min(size, w - room)
+    if limit <= 0:
+        return 0
+    cols = edge + direction * np.arange(-inside, min(limit + 8, room)) - (0 if direction > 0 else 1)
+    strip = luma[span[0] : span[1], cols]
+    changes = np.zeros(len(cols), np.float32)
+    changes[1:] = np.abs(np.diff(strip, axis=1)).mean(axis=0)
+    # One line of blocks has no lattice lines along it: its calm, and the exterior's roughness, tell where it ends.
+    return _calm_width((inside, strip, None, np.abs(np.diff(strip, axis=0)).mean(axis=0), changes), limit) or 0
 
 
 def _covers_more(found: list[Mosaic], other: list[Mosaic]) -> bool:
