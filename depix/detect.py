@@ -613,11 +613,14 @@ def _verify(
             # One full line of blocks: a mosaic only with a line of partial blocks beside it (a strip over the
             # eyes or a line of text, one block and a part high).
             edges = (cells.x0 + c0 * size, cells.y0 + r0 * size, cells.x0 + c1 * size, cells.y0 + r1 * size)
-            strip = _lossless_strip if lossless else _lossy_strip
             # Blocks calm (after JPEG, one in ten may ring), most of them differing from a neighbour.
             line = np.s_[r0:r1, c0:c1]
-            calm = consistent[line].mean() >= 0.9 and keep[line].mean() >= 0.75
-            box = strip(values, luma, size, edges) if calm else None
+            box = None
+            if consistent[line].mean() >= 0.9 and keep[line].mean() >= 0.75:
+                if lossless:
+                    box = _lossless_strip(values, luma, size, edges)
+                else:
+                    box = _lossy_strip(values, luma, size, edges, _calm_reach(consistent, (r0, r1, c0, c1)))
             if box is not None:
                 offset = (int(edges[0]), int(edges[1]))
                 out.append(Mosaic(box, size, offset, round(min(1.0, max(r1 - r0, c1 - c0) / 20), 3)))
@@ -702,17 +705,37 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
     return int(x0 - left), int(y0 - above), int(x1 + right - x0 + left), int(size + above + below)
 
 
-def _lossy_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int] | None:
+def _calm_reach(consistent: np.ndarray, line: tuple[int, int, int, int]) -> tuple[int, int]:
+    """How many calm cells go on from each end of a line of cells (r0, r1, c0, c1: one row or column), each between
+    cells that are not calm across the line: blocks of a flat area, which differ from no neighbour."""
+    r0, r1, c0, c1 = line
+    if r1 - r0 != 1:
+        return _calm_reach(consistent.T, (c0, c1, r0, r1))
+    row = consistent[r0]
+    walled = np.ones_like(row)
+    for r in (r0 - 1, r1):
+        if 0 <= r < consistent.shape[0]:
+            walled &= ~consistent[r]
+    calm = row & walled
+    before = np.cumprod(calm[:c0][::-1]).sum()
+    after = np.cumprod(calm[c1:]).sum()
+    return int(before), int(after)
+
+
+def _lossy_strip(
+    values: np.ndarray, luma: np.ndarray, size: int, edges: tuple, reach: tuple[int, int] = (0, 0)
+) -> tuple[int, int, int, int] | None:
     """The box (x, y, w, h) of a lossy mosaic one full line of calm cells (x0, y0, x1, y1) and a partial line thick.
 
     The full line holds at least 5 blocks of 8 px or more that step by 4 levels or more (half of them by STRONG), in
     4 colours or more; beside it on one side or both lies a line of partial blocks, 2 px or more (as the learned
     partial verdict measures it), whose mean steps stand out at the full blocks' lines and that differ from them.
     Stripes across the line (a fence, blades of grass) make such lines too, but their steps go on beyond them.
+    reach: the calm cells before and after the line that belong to it (_calm_reach), taken in once it passes.
     """
     x0, y0, x1, y1 = edges
     if y1 - y0 != size:  # a column of blocks: the same, transposed
-        box = _lossy_strip(values.transpose(0, 2, 1), luma.T, size, (y0, x0, y1, x1))
+        box = _lossy_strip(values.transpose(0, 2, 1), luma.T, size, (y0, x0, y1, x1), reach)
         return None if box is None else (box[1], box[0], box[3], box[2])
     n = (x1 - x0) // size
     if size < 8 or n < 5:
@@ -753,6 +776,8 @@ def _lossy_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) 
     above, below = thickness
     if above + below == 0:
         return None
+    # The line goes on over calm blocks walled by the exterior across it (a flat part of the mosaic).
+    x0, x1 = x0 - reach[0] * size, x1 + reach[1] * size
     left, right = (_strip_end(luma, size, (y0, y1), x, d) for x, d in ((x0, -1), (x1, 1)))
     return int(x0 - left), int(y0 - above), int(x1 - x0 + left + right), int(size + above + below)
 
