@@ -12,10 +12,11 @@ table draws one mosaic per photo as bench_restore.py does (also GIMP's way: an i
 image's corner, whose blocks of 8, 16, 24 or 32 px lie on JPEG's own grid; and strips one block and a part
 thick, as over the eyes or a line of text), a third one mosaic over the text of a screenshot (a page of text,
 light or dark). False alarms: clean photos at each quality, synthetic flat UI screenshots (panels, buttons,
-text, a table with grid lines, a grid of flat swatches) and pages of text; a false alarm is an image with any
-detection. Timings are for one thread, on whatever else the machine runs. --photo-sizes draws the second
-table's mosaics on small photos (under 512 px) as they are and on large ones (over 1024 px)
-at their own size, where the same regions cover smoother, fainter detail; false alarms on both, clean.
+text, a table with grid lines, a grid of flat swatches), pages of text and charts' colour legends (a row or a
+column of swatches, each one colour); a false alarm is an image with any detection. Timings are for one
+thread, on whatever else the machine runs. --photo-sizes draws the second table's mosaics on small photos (under
+512 px) as they are and on large ones (over 1024 px) at their own size, where the same regions cover smoother,
+fainter detail; false alarms on both, clean.
 """
 
 import argparse
@@ -220,6 +221,19 @@ def ui_screenshot(rng: np.random.Generator, width: int = 480, height: int = 320)
             for j in range(2):
                 x, y = left + 10 + i * 24, height - 60 + j * 24
                 draw.rectangle((x, y, x + 16, y + 16), fill=palette[int(rng.integers(0, 5))], outline=(120, 120, 120))
+    return image
+
+
+def chart_legend(rng: np.random.Generator, width: int, height: int, count: int, gradient: bool) -> Image.Image:
+    """A chart's colour legend on a light page: a row of count swatches, each width x height and one colour
+    (stepping from red to blue, or drawn at random)."""
+    image = Image.new("RGB", (480, 320), (245, 245, 245))
+    draw = ImageDraw.Draw(image)
+    draw.text((20, 20), "Legend: temperature", fill=(20, 20, 20))
+    x0, y0 = int(rng.integers(10, 480 - width * count)), int(rng.integers(40, 320 - height))
+    for k in range(count):
+        colour = (255 * k // count, 60, 255 - 255 * k // count) if gradient else tuple(rng.integers(0, 256, 3).tolist())
+        draw.rectangle((x0 + k * width, y0, x0 + (k + 1) * width - 1, y0 + height - 1), fill=colour)
     return image
 
 
@@ -430,12 +444,17 @@ def main() -> None:
     rng = np.random.default_rng(args.seed + 2)
     screenshots = [ui_screenshot(rng, int(rng.integers(320, 800)), int(rng.integers(240, 600))) for _ in range(30)]
     pages = [text_page(rng, int(rng.integers(400, 900)), int(rng.integers(300, 700))) for _ in range(30)]
-
+    legends = []
+    for i in range(30):  # rows of 6-15 swatches of 8-27 x 20-59 px, half of them turned into columns
+        width, height, count = int(rng.integers(8, 28)), int(rng.integers(20, 60)), int(rng.integers(6, 16))
+        legend = chart_legend(rng, width, height, min(count, 460 // width), bool(rng.random() < 0.5))
+        legends.append(legend.transpose(Image.TRANSPOSE) if i % 2 else legend)
+    sets = (photos, screenshots, pages, legends)
     for quality in QUALITIES:
-        rows.append([setting(quality), *alarms((photos, screenshots, pages), partial(encode, quality=quality))])
+        rows.append([setting(quality), *alarms(sets, partial(encode, quality=quality))])
     halves = [p.resize((p.width // 2, p.height // 2)) for p in photos]
-    rows.append(["upscaled x2", *alarms((halves, screenshots, pages), partial(upscale, factor=2))])
-    print_table(["setting", "clean photos", "UI screenshots", "text pages"], rows)
+    rows.append(["upscaled x2", *alarms((halves, *sets[1:]), partial(upscale, factor=2))])
+    print_table(["setting", "clean photos", "UI screenshots", "text pages", "chart legends"], rows)
 
     print("\n### Speed\n")
     speed()

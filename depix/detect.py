@@ -600,6 +600,7 @@ def _verify(
             # Lossless cells are exactly constant: any two values are two colours, however close.
             "colours": len(np.unique(np.round(cells.colour[:, part] / (1 if lossless else 4)), axis=1).T),
             "jpeg_rules": jpeg_rules,
+            "stripes": _stripes(cells.colour[:, r0:r1, c0:c1], part[r0:r1, c0:c1], consistent[r0:r1, c0:c1], lossless),
         }
         bx, by = cells.x0 + c0 * size, cells.y0 + r0 * size
         edges = (bx, by, bx + (c1 - c0) * size, by + (r1 - r0) * size)
@@ -609,6 +610,13 @@ def _verify(
 
     out = []
     for r0, r1, c0, c1 in boxes:
+        # Kept cells in one line only, the rest calm and matching each other (the page beside a row of swatches):
+        # a strip at most.
+        rows, cols = (np.nonzero(keep[r0:r1, c0:c1].any(axis=axis))[0] for axis in (1, 0))
+        if len(rows) == 1 < r1 - r0:
+            r0, r1 = r0 + int(rows[0]), r0 + int(rows[0]) + 1
+        elif len(cols) == 1 < c1 - c0:
+            c0, c1 = c0 + int(cols[0]), c0 + int(cols[0]) + 1
         if min(r1 - r0, c1 - c0) == 1:
             # One full line of blocks: a mosaic only with a line of partial blocks beside it (a strip over the
             # eyes or a line of text, one block and a part high).
@@ -655,6 +663,36 @@ def _verify(
         if _covers_more(judged, out):
             return judged
     return out
+
+
+def _stripes(colour: np.ndarray, kept: np.ndarray, calm: np.ndarray, lossless: bool) -> bool:
+    """Whether a box's kept cells (colours (C, rows, cols)) change clearly one way and not at all the other: a row of
+    swatches (a chart's legend, a palette), each one colour from end to end, not a mosaic's blocks.
+
+    Along a swatch only its end cells are kept (the others match both neighbours that way): the calm cells between
+    a column's (or row's) first and last kept ones are compared. Blocks over a smooth sky or a landscape's bands may
+    match along a row to a level or two, and step clearly to the next row; swatches match exactly, or after JPEG
+    in luma to half a level (JPEG blurs their colour, kept at half resolution, over the borders).
+    """
+    lum = _luma(colour)
+    for axis in (1, 2):  # down the columns, then along the rows
+        inside = calm & (np.cumsum(kept, axis=axis - 1) > 0)
+        inside &= np.flip(np.cumsum(np.flip(kept, axis - 1), axis - 1), axis - 1) > 0
+        pairs = (inside[1:] & inside[:-1]) if axis == 1 else (inside[:, 1:] & inside[:, :-1])
+        others = (kept[:, 1:] & kept[:, :-1]) if axis == 1 else (kept[1:] & kept[:-1])
+        if lossless:
+            along = np.abs(np.diff(colour, axis=axis)).max(axis=0)[pairs]
+        else:
+            along = np.abs(np.diff(lum, axis=axis - 1))[pairs]
+        across = np.abs(np.diff(colour, axis=3 - axis)).max(axis=0)[others]
+        if (
+            along.size >= 3
+            and across.size >= 3
+            and np.median(across) >= 8.0
+            and np.all(along <= (0 if lossless else 0.5))
+        ):
+            return True
+    return False
 
 
 def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int] | None:
@@ -763,7 +801,10 @@ def _lossy_strip(
             thickness.append(0)
             continue
         on, off = lattice(lo, hi)
-        apart = np.mean(np.abs(luma[lo:hi, x0:x1].reshape(thick, n, size).mean(axis=(0, 2)) - level) >= 2.0)
+        # Partial blocks differ from the full ones right at the line between them; a row of swatches (a chart's
+        # legend) goes on in one colour there, changing only at its outer edge, where JPEG blurs it into the page.
+        near = (hi - 2, hi) if direction < 0 else (lo, lo + 2)
+        apart = np.mean(np.abs(luma[near[0] : near[1], x0:x1].reshape(2, n, size).mean(axis=(0, 2)) - level) >= 2.0)
         if on < STRONG or on < 4.0 * (off + 0.1) or apart < 0.5:
             thickness.append(0)
             continue
@@ -953,6 +994,8 @@ def _jpeg_grid(size: int, x0: int, y0: int) -> bool:
 
 def _accept(f: dict) -> bool:
     """Whether a lattice component is a mosaic: dense, many colours, clear steps between cells."""
+    if f.get("stripes"):
+        return False
     clear = f["strong"] >= 0.4 and f["step"] >= 2.0 and f["colours"] >= 5
     # A faint lattice (no cell steps clearly, the median step is under 2 levels) over short edges: the banding of a
     # smooth gradient (runs of one level, a few pixels wide) makes such lattices by chance, lossless or not.

@@ -7,7 +7,7 @@ import torch
 from PIL import Image, ImageDraw, ImageEnhance
 from scipy import ndimage
 
-from benchmarks.bench_detect import text_case, text_page
+from benchmarks.bench_detect import chart_legend, text_case, text_page
 from benchmarks.common import ROOT
 from depix import Depixelator, InputError, pixelate_region
 from depix.cli import main
@@ -184,6 +184,22 @@ def test_strip_after_jpeg_goes_on_over_its_flat_blocks(name, box, size):
     photo = Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
     m = match(find_mosaics(jpeg(pixelate_region(photo, box=box, block_size=size), 85)), box, size)
     assert iou(m.box, box) >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "count", "gradient", "quality"),
+    [(9, 42, 9, True, None), (22, 58, 15, True, None), (13, 53, 8, False, 95), (17, 51, 9, False, 95),
+     (22, 58, 6, False, 85), (26, 31, 13, False, None), (15, 27, 10, False, None), (24, 33, 10, True, 85)],
+)  # fmt: skip
+def test_no_mosaic_in_a_row_of_swatches(width, height, count, gradient, quality):
+    # Each swatch is one colour from top to bottom: its cells change across the row only, clearly, which a mosaic's
+    # blocks never do (those over a smooth sky match along a row too, but step by a few levels to the next). A bar
+    # one cell high and the page beside it make a box whose only kept cells lie in one line: a strip at most, and
+    # its partial line goes on in the swatches' colours.
+    for transposed in (False, True):
+        image = chart_legend(np.random.default_rng(width * height), width, height, count, gradient)
+        image = image.transpose(Image.TRANSPOSE) if transposed else image
+        assert find_mosaics(image if quality is None else jpeg(image, quality)) == []
 
 
 def test_sampled_mosaic(photos):
