@@ -825,15 +825,10 @@ def _lossy_strip(
 
 def _strip_end(luma: np.ndarray, size: int, span: tuple[int, int], edge: int, direction: int) -> int:
     """How many columns beyond the end (edge) of a lossy strip's full line (rows span) still belong to its blocks."""
-    w = luma.shape[1]
-    room = w - edge if direction > 0 else edge
-    limit, inside = min(size - 1, room), min(size, w - room)
+    limit = min(size - 1, luma.shape[1] - edge if direction > 0 else edge)
     if limit <= 0:
         return 0
-    cols = edge + direction * np.arange(-inside, min(limit + 8, room)) - (0 if direction > 0 else 1)
-    strip = luma[span[0] : span[1], cols]
-    changes = np.zeros(len(cols), np.float32)
-    changes[1:] = np.abs(np.diff(strip, axis=1)).mean(axis=0)
+    inside, _, strip, changes = _beyond_edge(luma, size, span, edge, direction, limit)
     # One line of blocks has no lattice lines along it: its calm, and the exterior's roughness, tell where it ends.
     return _calm_width((inside, strip, None, np.abs(np.diff(strip, axis=0)).mean(axis=0), changes), limit) or 0
 
@@ -1507,15 +1502,25 @@ def _columns_beyond(
     Returns how many lie inside, their strip of luma, and per column the mean step at the lattice lines, the mean
     ripple between them and the mean change from the column before (0 for the first).
     """
+    inside, cols, strip, changes = _beyond_edge(luma, size, (lo, lo + rows * size), edge, direction, limit)
+    steps, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)
+    return inside, strip, steps, ripples, changes
+
+
+def _beyond_edge(
+    luma: np.ndarray, size: int, span: tuple[int, int], edge: int, direction: int, limit: int
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The columns of the last full cell before a vertical cell edge and up to 8 past the widest partial block
+    beyond it (outwards in direction), over rows span: how many lie inside, their indices, their strip of luma
+    and per column the mean change from the column before (0 for the first)."""
     w = luma.shape[1]
     inside = min(size, edge if direction > 0 else w - edge)
     reach = min(limit + 8, w - edge if direction > 0 else edge)
     cols = edge + direction * np.arange(-inside, reach) - (0 if direction > 0 else 1)
-    steps, ripples = _grid_lines_go_on(luma, size, lo, rows, cols)
-    strip = luma[lo : lo + rows * size, cols]
+    strip = luma[span[0] : span[1], cols]
     changes = np.zeros(len(cols), np.float32)
     changes[1:] = np.abs(np.diff(strip, axis=1)).mean(axis=0)
-    return inside, strip, steps, ripples, changes
+    return inside, cols, strip, changes
 
 
 def partial_width(scores: np.ndarray) -> int:
