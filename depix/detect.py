@@ -437,10 +437,22 @@ def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) 
                          minlength=size)  # fmt: skip
     order = np.argsort(weight)
     best = int(order[-1])
-    count = np.count_nonzero(phase == best)
-    # One line will do where nothing else steps much (a strip one block and a part thick has a single inner line).
-    alone = count == 1 and weight[best] >= 2 * BAND and weight[best] >= 3.0 * weight[order[-2]]
-    return best if (count >= 2 and weight[best] >= 1.5 * weight[order[-2]]) or alone else None
+    if np.count_nonzero(phase == best) >= 2 and weight[best] >= 1.5 * weight[order[-2]]:
+        return best
+    # A strip one block and a part thick has a single inner line, and steps into the exterior at its outer edges
+    # (the partial blocks' less than a block from the inner line, the full blocks' perhaps little). Where nothing
+    # else steps much, the phase of most steps is taken: of one line that has twice the steps of any other phase, or
+    # of at most three lines at the two phases that stand clear of the rest, two of them less than a block apart (a
+    # bar's two edges, one colour between them, fit any block a little smaller). Steps are counted in full here,
+    # whatever JPEG's grid (its own lines would be many).
+    full = np.bincount(phase, weights=hits[lines], minlength=size)
+    first, second, third = (int(i) for i in np.argsort(full)[:-4:-1])
+    if np.count_nonzero(phase == first) == 1 and full[first] >= max(2 * BAND, 2.0 * full[second]):
+        return first
+    pair = starts[np.isin(phase, (first, second))]
+    if full[second] >= max(2 * BAND, 1.5 * full[third]) and len(pair) <= 3 and np.diff(pair).min() < size:
+        return first
+    return None
 
 
 @dataclass
@@ -625,7 +637,8 @@ def _verify(
             line = np.s_[r0:r1, c0:c1]
             box = None
             if consistent[line].mean() >= 0.9 and keep[line].mean() >= 0.75:
-                if lossless:
+                # Too few to make the lattice lossless, a short line's exactly constant cells still are.
+                if lossless or np.all(cells.spread[line] == 0):
                     box = _lossless_strip(values, luma, size, edges)
                 else:
                     box = _lossy_strip(values, luma, size, edges, _calm_reach(consistent, (r0, r1, c0, c1)))
@@ -698,11 +711,11 @@ def _stripes(colour: np.ndarray, kept: np.ndarray, calm: np.ndarray, lossless: b
 def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tuple) -> tuple[int, int, int, int] | None:
     """The box (x, y, w, h) of a lossless mosaic one full line of cells (x0, y0, x1, y1) and a partial line thick.
 
-    The full line holds at least 6 exactly constant blocks of 6 px or more, half stepping clearly to the next, in
-    4 colours or more; beside it on one side or both lies a line of exactly constant partial blocks, 2 px or more, that
-    change where the full blocks change (half of them clearly) and differ from them. A line of flat swatches has
-    no such second line, a flat backdrop does not change along it, and a JPEG's sky decoded flat in 8 x 8 blocks
-    steps by a level or two.
+    The full line holds at least 4 exactly constant blocks of 6 px or more, half stepping by a level or more to the
+    next, in 4 colours or more; beside it on one side or both lies a line of exactly constant partial blocks, 2 px or
+    more, that change where the full blocks change (half of them by a level or more) and differ from them. A line of
+    flat swatches has no such second line and a flat backdrop does not change along it. On a codec's grid the steps
+    must be clear (STRONG): a JPEG's sky decoded flat in 8 x 8 blocks steps by a level or two.
     """
     x0, y0, x1, y1 = edges
     if y1 - y0 != size:  # a column of blocks: the same, transposed
@@ -710,10 +723,13 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
         return None if box is None else (box[1], box[0], box[3], box[2])
     n = (x1 - x0) // size
     full = values[:, y0:y1, x0:x1].reshape(values.shape[0], size, n, size)
-    if size < 6 or n < 6 or np.any(full.max(axis=(1, 3)) != full.min(axis=(1, 3))):
+    if size < 6 or n < 4 or np.any(full.max(axis=(1, 3)) != full.min(axis=(1, 3))):
         return None
     colours, level = full[:, 0, :, 0], luma[y0, x0:x1:size]  # (C, n) and (n,)
-    if len(np.unique(colours, axis=1).T) < 4 or np.mean(np.abs(np.diff(level)) >= STRONG) < 0.5:
+    # Blocks over a smooth area step by a level or two; off a codec's grid nothing else leaves a line of exactly
+    # constant cells with a second line of them beside it that changes where it does.
+    clear = STRONG if _codec_grid(size, x0, y0, exact=True) else 1.0
+    if len(np.unique(colours, axis=1).T) < 4 or np.mean(np.abs(np.diff(level)) >= clear) < 0.5:
         return None
     height = values.shape[1]
     thickness = []
@@ -728,7 +744,7 @@ def _lossless_strip(values: np.ndarray, luma: np.ndarray, size: int, edges: tupl
                 continue
             beyond = y0 - thick - 1 if direction < 0 else y1 + thick
             flat_on = 0 <= beyond < height and np.all(values[:, beyond, x0:x1] == values[:, lo, x0:x1])
-            steps = np.abs(np.diff(luma[lo, x0:x1:size])) >= STRONG
+            steps = np.abs(np.diff(luma[lo, x0:x1:size])) >= clear
             apart = np.any(part[:, 0, :, 0] != colours, axis=0)
             if not flat_on and np.mean(steps) >= 0.5 and np.mean(apart) >= 0.75:
                 break

@@ -149,6 +149,33 @@ def test_lossless_strip_one_block_and_a_part_high(photos, box, size):
     assert m.box == box and m.block_size == size and m.offset == box[:2]
 
 
+@pytest.mark.parametrize(
+    ("name", "box", "size"),
+    [("cat", (51, 216, 11, 80), 8), ("cat", (157, 14, 23, 70), 15), ("moose", (414, 227, 54, 14), 12),
+     ("moose", (573, 332, 73, 18), 16), ("moose", (393, 349, 21, 86), 16)],
+)  # fmt: skip
+def test_lossless_strip_short_or_over_a_smooth_area(name, box, size):
+    # Four or five blocks, too few to make the whole lattice lossless, or blocks over a smooth area that step by a
+    # level or two: a line of exactly constant cells beside a line of exactly constant partial ones is still a strip.
+    photo = Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
+    (m,) = find_mosaics(pixelate_region(photo, box=box, block_size=size))
+    assert m.box == box and m.block_size == size and m.offset == box[:2]
+
+
+@pytest.mark.parametrize(
+    ("name", "box", "size", "quality"),
+    [("cat", (130, 208, 78, 35), 19, None), ("cat", (116, 76, 90, 11), 8, None), ("cat", (112, 29, 23, 87), 12, 85),
+     ("moose", (426, 439, 178, 34), 18, 85), ("moose", (326, 344, 27, 165), 18, 85)],
+)  # fmt: skip
+def test_strip_phase_from_its_inner_line_and_outer_edges(name, box, size, quality):
+    # Across a strip only its inner line and its outer edges step: the partial blocks' edge at another phase than
+    # the full blocks', whose edge may step little into the exterior. The phase of most steps is tried.
+    photo = Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
+    image = pixelate_region(photo, box=box, block_size=size)
+    m = match(find_mosaics(image if quality is None else jpeg(image, quality)), box, size)
+    assert iou(m.box, box) >= 0.9 and (m.offset[0] - box[0]) % size == 0 and (m.offset[1] - box[1]) % size == 0
+
+
 def test_lossless_strip_between_two_partial_lines(photos):
     # GIMP's grid from the image's corner may cut a strip's blocks above and below one full line of them.
     box = (20, 40, 200, 30)  # 8 px of blocks, a full line of 16 px, 6 px
