@@ -448,7 +448,10 @@ def _line_phase(luma: np.ndarray, size: int, window: tuple[int, int, int, int]) 
     full = np.bincount(phase, weights=hits[lines], minlength=size)
     first, second, third = (int(i) for i in np.argsort(full)[:-4:-1])
     if np.count_nonzero(phase == first) == 1 and full[first] >= max(2 * BAND, 2.0 * full[second]):
-        return first
+        # Not a line amid a lattice of another size (a mosaic's lines as far from it on both sides).
+        at = starts[phase == first][0]
+        if not np.any(np.isin(at - (starts - at), starts) & (starts != at)):
+            return first
     pair = starts[np.isin(phase, (first, second))]
     if full[second] >= max(2 * BAND, 1.5 * full[third]) and len(pair) <= 3 and np.diff(pair).min() < size:
         return first
@@ -685,7 +688,8 @@ def _stripes(colour: np.ndarray, kept: np.ndarray, calm: np.ndarray, lossless: b
     Along a swatch only its end cells are kept (the others match both neighbours that way): the calm cells between
     a column's (or row's) first and last kept ones are compared. Blocks over a smooth sky or a landscape's bands may
     match along a row to a level or two, and step clearly to the next row; swatches match exactly, or after JPEG
-    in luma to half a level (JPEG blurs their colour, kept at half resolution, over the borders).
+    in luma to half a level (JPEG blurs their colour, kept at half resolution, over the borders) in three pairs of
+    four or more (the page at a swatch's end rings, and a cell of it that differs from its neighbours is kept).
     """
     lum = _luma(colour)
     for axis in (1, 2):  # down the columns, then along the rows
@@ -702,7 +706,7 @@ def _stripes(colour: np.ndarray, kept: np.ndarray, calm: np.ndarray, lossless: b
             along.size >= 3
             and across.size >= 3
             and np.median(across) >= 8.0
-            and np.all(along <= (0 if lossless else 0.5))
+            and (np.all(along == 0) if lossless else np.mean(along <= 0.5) >= 0.75)
         ):
             return True
     return False

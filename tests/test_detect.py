@@ -216,13 +216,15 @@ def test_strip_after_jpeg_goes_on_over_its_flat_blocks(name, box, size):
 @pytest.mark.parametrize(
     ("width", "height", "count", "gradient", "quality"),
     [(9, 42, 9, True, None), (22, 58, 15, True, None), (13, 53, 8, False, 95), (17, 51, 9, False, 95),
-     (22, 58, 6, False, 85), (26, 31, 13, False, None), (15, 27, 10, False, None), (24, 33, 10, True, 85)],
+     (22, 58, 6, False, 85), (26, 31, 13, False, None), (15, 27, 10, False, None), (24, 33, 10, True, 85),
+     (15, 45, 11, False, 75), (10, 50, 15, False, 85)],
 )  # fmt: skip
 def test_no_mosaic_in_a_row_of_swatches(width, height, count, gradient, quality):
     # Each swatch is one colour from top to bottom: its cells change across the row only, clearly, which a mosaic's
     # blocks never do (those over a smooth sky match along a row too, but step by a few levels to the next). A bar
     # one cell high and the page beside it make a box whose only kept cells lie in one line: a strip at most, and
-    # its partial line goes on in the swatches' colours.
+    # its partial line goes on in the swatches' colours. After JPEG the page cells at the bar's ends ring, so that
+    # some of them differ from their neighbours and are kept with the swatches: most pairs along the swatches match.
     for transposed in (False, True):
         image = chart_legend(np.random.default_rng(width * height), width, height, count, gradient)
         image = image.transpose(Image.TRANSPOSE) if transposed else image
@@ -350,6 +352,23 @@ def test_row_phase_from_short_lines_of_steps():
     luma[rows, 60:140] = rng.normal(128, 12, (13, 80))
     step_at(102)
     assert _line_phase(luma.T, size, (0, 0, 200, 240)) is None
+
+
+def test_a_line_amid_a_lattice_of_another_size_gives_no_phase():
+    # One line of steps far above the rest is a strip's inner line; the same line with others as far from it on
+    # both sides is one of a mosaic's lines, and no phase of a smaller block fits them.
+    rng = np.random.default_rng(2)
+    luma = rng.normal(128, 12, (200, 240)).astype(np.float32)
+
+    def step_at(x: int, rows: slice) -> None:
+        luma[rows, x - 8 : x] = 100.0
+        luma[rows, x : x + 8] = 110.0 + x % 3
+
+    step_at(80, slice(10, 190))
+    assert _line_phase(luma.T, 17, (0, 0, 200, 240)) == 80 % 17
+    for x in (57, 103):
+        step_at(x, slice(60, 110))
+    assert _line_phase(luma.T, 17, (0, 0, 200, 240)) is None
 
 
 def test_jpeg_faint_mosaic_over_haze():
