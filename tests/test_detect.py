@@ -1,3 +1,4 @@
+import functools
 import io
 import json
 
@@ -52,6 +53,16 @@ def iou(a: tuple, b: tuple) -> float:
     ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+@functools.cache
+def _decoded_example(name: str) -> Image.Image:
+    return Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
+
+
+def example(name: str) -> Image.Image:
+    """One of the example photos (moose, cat), decoded once per test run; a copy, free to change."""
+    return _decoded_example(name).copy()
 
 
 def match(found: list[Mosaic], box: tuple, size: int) -> Mosaic:
@@ -136,7 +147,7 @@ def test_jpeg_grid_from_the_corner_on_jpegs_own_grid(colour, size, box):
     # GIMP lays its grid from the image's corner: blocks of 8, 16, 24 or 32 px lie on JPEG's own 8 x 8 blocks. In
     # muted colours many of them decode exactly constant, as a lossless mosaic's, but not all: JPEG blurs colour
     # over the block borders. Judged as exactly constant cells, only scattered pieces of the mosaic were found.
-    image = ImageEnhance.Color(Image.open(ROOT / "examples" / "moose.jpg").convert("RGB")).enhance(colour)
+    image = ImageEnhance.Color(example("moose")).enhance(colour)
     found = find_mosaics(jpeg(grid_mosaic(image, box, size, (0, 0)), 85))
     m = match(found, box, size)
     assert iou(m.box, box) >= 0.9 and m.offset[0] % size == 0 and m.offset[1] % size == 0
@@ -157,7 +168,7 @@ def test_lossless_strip_one_block_and_a_part_high(photos, box, size):
 def test_lossless_strip_short_or_over_a_smooth_area(name, box, size):
     # Four or five blocks, too few to make the whole lattice lossless, or blocks over a smooth area that step by a
     # level or two: a line of exactly constant cells beside a line of exactly constant partial ones is still a strip.
-    photo = Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
+    photo = example(name)
     (m,) = find_mosaics(pixelate_region(photo, box=box, block_size=size))
     assert m.box == box and m.block_size == size and m.offset == box[:2]
 
@@ -170,7 +181,7 @@ def test_lossless_strip_short_or_over_a_smooth_area(name, box, size):
 def test_strip_phase_from_its_inner_line_and_outer_edges(name, box, size, quality):
     # Across a strip only its inner line and its outer edges step: the partial blocks' edge at another phase than
     # the full blocks', whose edge may step little into the exterior. The phase of most steps is tried.
-    photo = Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
+    photo = example(name)
     image = pixelate_region(photo, box=box, block_size=size)
     m = match(find_mosaics(image if quality is None else jpeg(image, quality)), box, size)
     assert iou(m.box, box) >= 0.9 and (m.offset[0] - box[0]) % size == 0 and (m.offset[1] - box[1]) % size == 0
@@ -192,7 +203,7 @@ def test_lossless_strip_between_two_partial_lines(photos):
 def test_strip_one_block_and_a_part_high_after_jpeg(name, box, size, origin):
     # After JPEG a strip's blocks are calm but not constant, and its partial line is told from the exterior by the
     # learned partial verdict; depix's strips (origin None) and GIMP's, cut on both sides by its grid from the corner.
-    photo = Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
+    photo = example(name)
     if origin is None:
         image, (ox, oy) = pixelate_region(photo, box=box, block_size=size), box[:2]
     else:
@@ -208,7 +219,7 @@ def test_strip_one_block_and_a_part_high_after_jpeg(name, box, size, origin):
 def test_strip_after_jpeg_goes_on_over_its_flat_blocks(name, box, size):
     # Blocks of a flat part of the strip differ from no neighbour, so they add nothing to the evidence; they still
     # belong to it, walled across the line by the exterior (the box was a quarter short at one end).
-    photo = Image.open(ROOT / "examples" / f"{name}.jpg").convert("RGB")
+    photo = example(name)
     m = match(find_mosaics(jpeg(pixelate_region(photo, box=box, block_size=size), 85)), box, size)
     assert iou(m.box, box) >= 0.9
 
@@ -523,27 +534,21 @@ def test_jpeg_mosaic_is_carved_out_of_a_calm_area_around_it(seed):
     assert _carved(values, luma, size, (0, 0, 24 * size, 20 * size)) == (6, 14, 7, 17)
 
 
-@pytest.mark.parametrize(("photo", "size"), [("moose.jpg", 3), ("moose.jpg", 4), ("cat.jpg", 4), (None, 3)])
+@pytest.mark.parametrize(("photo", "size"), [("moose", 3), ("moose", 4), ("cat", 4), (None, 3)])
 def test_jpeg_a_patch_of_small_blocks_grows_to_the_whole_mosaic(photo, size):
     # After heavy JPEG, blocks of 3-4 px pass the cell tests in a patch only (most cells ripple too much to count
     # as flat). The learned verdict, weighed again around its box while that grows, takes in the whole mosaic.
-    if photo is None:
-        image = Image.fromarray(textured_photo(np.random.default_rng(3), 240, 300))
-    else:
-        image = Image.open(ROOT / "examples" / photo).convert("RGB")
+    image = Image.fromarray(textured_photo(np.random.default_rng(3), 240, 300)) if photo is None else example(photo)
     box = (37, 29, 170, 150)
     found = find_mosaics(jpeg(pixelate_region(image, box=box, block_size=size), 75))
     assert iou(match(found, box, size).box, box) >= 0.9
 
 
-@pytest.mark.parametrize(("photo", "size", "quality"), [("moose.jpg", 4, 85), ("cat.jpg", 3, 85), (None, 4, 75)])
+@pytest.mark.parametrize(("photo", "size", "quality"), [("moose", 4, 85), ("cat", 3, 85), (None, 4, 75)])
 def test_jpeg_small_blocks_most_of_whose_cells_ripple(photo, size, quality):
     # Over fur or grass, JPEG leaves a third of 3-4 px cells rippling more than a calm block may: hundreds of
     # cells that still step clearly, far above their ripples, are a mosaic all the same.
-    if photo is None:
-        image = Image.fromarray(textured_photo(np.random.default_rng(3), 240, 300))
-    else:
-        image = Image.open(ROOT / "examples" / photo).convert("RGB")
+    image = Image.fromarray(textured_photo(np.random.default_rng(3), 240, 300)) if photo is None else example(photo)
     box = (37, 29, 170, 150)
     found = find_mosaics(jpeg(pixelate_region(image, box=box, block_size=size), quality))
     assert iou(match(found, box, size).box, box) >= 0.9
