@@ -265,7 +265,34 @@ def _detect(values: np.ndarray, min_block: int, max_block: int) -> list[Mosaic]:
             bx, by, bw, bh = m.box
             claimed[by : by + bh, bx : bx + bw] = True
             found.append(m)
-    return _merged(found)
+    return [_whole_blocks(values, m) for m in _merged(found)]
+
+
+def _whole_blocks(values: np.ndarray, m: Mosaic) -> Mosaic:
+    """The mosaic with its blocks taken whole: a multiple of its block size, where that lattice's cells inside the box
+    are all exactly constant, in several colours (a coarse lossless mosaic's blocks are constant on a finer lattice
+    too, and on JPEG's grid its blocks of 8 px may be verified first)."""
+    x, y, w, h = m.box
+    s, (ox, oy) = m.block_size, m.offset
+    gx0, gy0 = x + (ox - x) % s, y + (oy - y) % s
+    nc, nr = (x + w - gx0) // s, (y + h - gy0) // s
+    if nc < 2 or nr < 2:
+        return m
+    block = values[:, gy0 : gy0 + nr * s, gx0 : gx0 + nc * s].reshape(values.shape[0], nr, s, nc, s)
+    if np.any(block.max(axis=(2, 4)) != block.min(axis=(2, 4))):
+        return m  # not a lossless mosaic's constant cells
+    colour = block[:, :, 0, :, 0]  # (C, rows, cols)
+    for k in range(min(MAX_BLOCK // s, nr, nc), 1, -1):
+        for i in range(k):
+            for j in range(k):
+                rows, cols = (nr - i) // k, (nc - j) // k
+                if rows * cols < 4:
+                    continue
+                groups = colour[:, i : i + rows * k, j : j + cols * k].reshape(-1, rows, k, cols, k)
+                whole = np.all(groups == groups[:, :, :1, :, :1])
+                if whole and len(np.unique(groups[:, :, 0, :, 0].reshape(groups.shape[0], -1), axis=1).T) >= 3:
+                    return Mosaic(m.box, k * s, (gx0 + j * s, gy0 + i * s), m.score)
+    return m
 
 
 def _merged(found: list[Mosaic]) -> list[Mosaic]:
@@ -945,7 +972,8 @@ def _grid(
     # blocks there (GIMP's blocks of 8, 16, 24 or 32 px from the image's corner), but after JPEG only some of them:
     # JPEG keeps colour at half resolution and blurs it over the block borders. The caller judges such a lattice
     # by the JPEG rules too (jpeg_rules), and keeps what covers far more.
-    stepping = paired & (typical >= 1.0)
+    # Blocks larger than a codec's over a smooth sky step by a level or less: any step counts there.
+    stepping = paired & (typical > 0 if size > 16 and not _codec_grid(size, cells.x0, cells.y0) else typical >= 1.0)
     count = np.count_nonzero(stepping)
     codec = not exact and not jpeg_rules and count >= 4 and _jpeg_grid(size, cells.x0, cells.y0)
     lossless = (

@@ -24,6 +24,7 @@ from depix.detect import (
     _line_phase,
     _merged,
     _refine_side,
+    _whole_blocks,
     find_mosaics,
     planes_and_luma,
 )
@@ -266,6 +267,30 @@ def test_lossless_blocks_of_16_on_a_codec_grid_over_a_smooth_area(seed, box):
     luma = 90 + 0.08 * x + 0.05 * y + rng.normal(0, 2, x.shape)
     (m,) = find_mosaics(pixelate_region(tinted(luma), box=box, block_size=16))
     assert m.box == box and m.block_size == 16
+
+
+@pytest.mark.parametrize(("seed", "box", "size", "origin"), [(0, (60, 40, 102, 99), 26, (11, 5)),
+                                                             (1, (40, 50, 120, 110), 20, (3, 7))])  # fmt: skip
+def test_lossless_large_blocks_over_a_smooth_sky(seed, box, size, origin):
+    # Blocks larger than a codec's that step by less than a level: too few step clearly for the lattice to be judged
+    # lossless by its steps, but its cells are exactly constant, in many colours.
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:240, 0:320]
+    luma = 150 + 0.05 * x + 0.03 * y + rng.normal(0, 2, x.shape)
+    (m,) = find_mosaics(grid_mosaic(tinted(luma), box, size, origin))
+    assert m.box == box and m.block_size == size
+
+
+def test_lossless_blocks_are_taken_whole():
+    # GIMP's blocks of 24 px from the image's corner are exactly constant on JPEG's 8 x 8 grid too: found there
+    # first, they are the coarser lattice's blocks. A mosaic of 8 px blocks stays one.
+    photo = example("moose")
+    box = (200, 150, 175, 64)
+    values, _ = planes_and_luma(grid_mosaic(photo, box, 24, (0, 0)))
+    whole = _whole_blocks(values, Mosaic(box, 8, (200, 152), 0.5))
+    assert (whole.box, whole.block_size, whole.offset) == (box, 24, (216, 168))
+    values, _ = planes_and_luma(grid_mosaic(photo, box, 8, (0, 0)))
+    assert _whole_blocks(values, Mosaic(box, 8, (200, 152), 0.5)) == Mosaic(box, 8, (200, 152), 0.5)
 
 
 @pytest.mark.parametrize(("seed", "box"), [(2, (50, 34, 188, 120)), (3, (81, 47, 150, 101))])
