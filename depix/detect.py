@@ -282,6 +282,10 @@ def _whole_blocks(values: np.ndarray, m: Mosaic) -> Mosaic:
     if np.any(block.max(axis=(2, 4)) != block.min(axis=(2, 4))):
         return m  # not a lossless mosaic's constant cells
     colour = block[:, :, 0, :, 0]  # (C, rows, cols)
+    # Cells in groups of equal ones equal many of their neighbours both ways (a mosaic's blocks seldom do).
+    same_r = np.all(colour[:, :, 1:] == colour[:, :, :-1], axis=0).mean()
+    if min(same_r, np.all(colour[:, 1:] == colour[:, :-1], axis=0).mean()) < 0.3:
+        return m
     for k in range(min(MAX_BLOCK // s, nr, nc), 1, -1):
         for i in range(k):
             for j in range(k):
