@@ -283,8 +283,7 @@ def _whole_blocks(values: np.ndarray, m: Mosaic) -> Mosaic:
         return m  # not a lossless mosaic's constant cells
     colour = block[:, :, 0, :, 0]  # (C, rows, cols)
     # Cells in groups of equal ones equal many of their neighbours both ways (a mosaic's blocks seldom do).
-    same_r = np.all(colour[:, :, 1:] == colour[:, :, :-1], axis=0).mean()
-    if min(same_r, np.all(colour[:, 1:] == colour[:, :-1], axis=0).mean()) < 0.3:
+    if min(np.all(np.diff(colour, axis=axis) == 0, axis=0).mean() for axis in (1, 2)) < 0.3:
         return m
     for k in range(min(MAX_BLOCK // s, nr, nc), 1, -1):
         for i in range(k):
@@ -932,10 +931,14 @@ def _grid(
     # none, or (at high quality) a scattered few.
     constant_r, constant_d = constant[:, 1:] & constant[:, :-1], constant[1:] & constant[:-1]
     paired = constant & (sum(_spread(constant_r, constant_d, shape, np.int32)) >= 2)
-    if exact:
-        faint = paired & (typical > 0)
-        if np.count_nonzero(faint) < 4 or len(np.unique(cells.colour[:, faint], axis=1).T) < 4:
-            return None
+    # Such cells, stepping, in 4 colours or more make a lattice lossless: stepping by a level or more, or by any
+    # step for exact lattices and for blocks larger than a codec's (over a smooth sky they step by a level or less).
+    faint = exact or (size > 16 and not _codec_grid(size, cells.x0, cells.y0))
+    stepping = paired & (typical > 0 if faint else typical >= 1.0)
+    count = np.count_nonzero(stepping)
+    many = count >= 4 and len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
+    if exact and not many:
+        return None
     lum = _luma(cells.colour)
     jump_r, jump_d = np.abs(np.diff(lum, axis=1)), np.abs(np.diff(lum, axis=0))
     nr, nc = shape
@@ -976,19 +979,11 @@ def _grid(
     # blocks there (GIMP's blocks of 8, 16, 24 or 32 px from the image's corner), but after JPEG only some of them:
     # JPEG keeps colour at half resolution and blurs it over the block borders. The caller judges such a lattice
     # by the JPEG rules too (jpeg_rules), and keeps what covers far more.
-    # Blocks larger than a codec's over a smooth sky step by a level or less: any step counts there.
-    stepping = paired & (typical > 0 if size > 16 and not _codec_grid(size, cells.x0, cells.y0) else typical >= 1.0)
-    count = np.count_nonzero(stepping)
     codec = not exact and not jpeg_rules and count >= 4 and _jpeg_grid(size, cells.x0, cells.y0)
     lossless = (
         exact
         or codec
-        or (
-            not jpeg_rules
-            and count >= 4
-            and len(np.unique(cells.colour[:, stepping], axis=1).T) >= 4
-            and np.count_nonzero(constant & lossy[1]) >= 0.25 * np.count_nonzero(lossy[1])
-        )
+        or (not jpeg_rules and many and np.count_nonzero(constant & lossy[1]) >= 0.25 * np.count_nonzero(lossy[1]))
     )
     consistent, keep, n_diff = judged(True) if lossless else lossy
     evidence = keep & (typical >= STRONG) & (n_diff >= 2)
